@@ -1,0 +1,25 @@
+# The two commands of the README: `make repro` (set up, then run the whole pipeline) and `make test`.
+# Both set up first; setup is idempotent and takes seconds once done (.ci/setup.sh).
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup repro test test-slow lint bench clean
+
+setup:
+	@bash .ci/setup.sh
+
+repro: setup
+	dvc repro
+
+test: setup
+	python -m pytest -q
+
+test-slow: setup
+	python -m pytest -q -m slow
+
+lint: setup
+	ruff check src stages tests benchmarks
+
+clean:
+	rm -rf data/raw data/merged data/folds data/.download-cache

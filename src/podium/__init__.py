@@ -1,0 +1,1 @@
+"""podium: a DVC pipeline from competition data to scored submissions."""

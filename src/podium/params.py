@@ -1,0 +1,176 @@
+"""params.yaml: typed sections, checked at load time.
+
+Every default lives in params.yaml. Each section is described here by a dataclass without defaults, so a
+missing key, an unknown key or a wrong type is an error that names the key and the file. `STAGE_PARAMS`
+says which sections each dvc.yaml stage reads; a test keeps it and dvc.yaml in agreement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from podium.errors import PodiumError
+
+
+class ParamsError(PodiumError, ValueError):
+    """params.yaml does not match what podium expects."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Common:
+    seed: int
+    sample_rate: int  # Hz; every clip is resampled to this rate, mono
+    clip_seconds: float  # every clip is padded/cropped to this length
+
+
+@dataclasses.dataclass(frozen=True)
+class Download:
+    source: Literal["synthetic", "local", "url", "kaggle"]
+    local_path: str
+    url: str
+    sha256: str
+    kaggle_competition: str
+    detection_train_images: int
+    detection_test_images: int
+    image_size: int
+    max_objects: int
+    empty_fraction: float
+    audio_train_per_word: int
+    audio_test_per_word: int
+    unseen_voice_fraction: float
+    noise_clips: int
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectionSource:
+    name: str
+    format: Literal["coco", "csv", "yolo"]
+    path: str  # annotation file (coco, csv) or labels folder (yolo), relative to the external data folder
+    images: str  # image folder, relative to the external data folder
+    classes: dict[str, str]  # the source's class name -> the competition's class name; unlisted are bad
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioSource:
+    name: str
+    format: Literal["folders", "csv"]
+    path: str  # root folder (folders) or CSV file (csv), relative to the external data folder
+    labels: dict[str, str]  # the source's label -> the competition's label; unlisted labels are skipped
+
+
+@dataclasses.dataclass(frozen=True)
+class MergeExternal:
+    on_bad_sample: Literal["drop", "fail"]
+    detection_sources: list[DetectionSource]
+    audio_sources: list[AudioSource]
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitFolds:
+    n_folds: int
+    external_train_only: bool  # external samples get fold -1: always trained on, never validated
+
+
+SECTIONS: dict[str, type] = {
+    "common": Common,
+    "download": Download,
+    "merge_external": MergeExternal,
+    "split_folds": SplitFolds,
+}
+
+# Which params each dvc.yaml stage reads: a section name, or "section.key" for a single shared knob.
+STAGE_PARAMS: dict[str, list[str]] = {
+    "download": ["common", "download"],
+    "merge_external": ["common", "merge_external"],
+    "split_folds": ["common.seed", "split_folds"],
+}
+
+
+def _check(value: Any, tp: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ParamsError(f"{where}: expected a mapping of {sorted(f.name for f in dataclasses.fields(tp))}")
+        fields = {f.name: f for f in dataclasses.fields(tp)}
+        unknown = sorted(set(value) - set(fields))
+        if unknown:
+            raise ParamsError(f"{where}: unknown key(s) {unknown}; valid keys are {sorted(fields)}")
+        missing = sorted(set(fields) - set(value))
+        if missing:
+            raise ParamsError(f"{where}: missing key(s) {missing}")
+        hints = typing.get_type_hints(tp)
+        return tp(**{k: _check(value[k], hints[k], f"{where}.{k}") for k in fields})
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise ParamsError(f"{where}: {value!r} is not one of {list(typing.get_args(tp))}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ParamsError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
+        (item,) = typing.get_args(tp)
+        return [_check(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ParamsError(f"{where}: expected a mapping, got {type(value).__name__} {value!r}")
+        kt, vt = typing.get_args(tp)
+        return {_check(k, kt, f"{where} key"): _check(v, vt, f"{where}.{k}") for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(tp):
+            try:
+                return _check(value, option, where)
+            except ParamsError:
+                pass
+        raise ParamsError(f"{where}: {value!r} matches none of {tp}")
+    if tp is type(None):
+        if value is not None:
+            raise ParamsError(f"{where}: expected null, got {value!r}")
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float) and isinstance(value, bool) or not isinstance(value, tp):
+        raise ParamsError(f"{where}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def load_params(path: str | Path) -> dict[str, Any]:
+    """Read and check the whole params file: {section name: section dataclass}."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: params file not found") from None
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path}: not valid YAML: {e}") from e
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ParamsError(f"{path}: unknown section(s) {unknown}; valid sections are {sorted(SECTIONS)}")
+    missing = sorted(set(SECTIONS) - set(raw))
+    if missing:
+        raise ParamsError(f"{path}: missing section(s) {missing}")
+    try:
+        return {name: _check(raw[name], tp, name) for name, tp in SECTIONS.items()}
+    except ParamsError as e:
+        raise ParamsError(f"{path}: {e}") from None
+
+
+def load_stage_params(path: str | Path, stage: str) -> dict[str, Any]:
+    """The sections (or single shared keys) that `stage` declares in dvc.yaml, checked."""
+    if stage not in STAGE_PARAMS:
+        raise KeyError(f"unknown stage {stage!r}; stages are {sorted(STAGE_PARAMS)}")
+    params = load_params(path)
+    out: dict[str, Any] = {}
+    for entry in STAGE_PARAMS[stage]:
+        section, _, key = entry.partition(".")
+        out[entry] = getattr(params[section], key) if key else params[section]
+    return out
+
+
+def to_dict(section: Any) -> Any:
+    """A section as plain YAML-able data, to store beside the outputs it made."""
+    return dataclasses.asdict(section) if dataclasses.is_dataclass(section) else section

@@ -1,0 +1,40 @@
+"""download: fetch the competition's raw data into podium's canonical layout.
+
+Reads:  params `common`, `download` (source: synthetic | local | url | kaggle).
+Writes: --out (data/raw): detection/ and audio/ as described in podium.data.layout, plus manifest.json with
+        the resolved params.
+"""
+
+import dataclasses
+import os
+from pathlib import Path
+
+from podium import data, stage
+from podium.params import load_stage_params, to_dict
+
+
+def main() -> None:
+    args = stage.parse_paths(__doc__, "params", "out")
+    p = load_stage_params(args.params, "download")
+    common, dl = p["common"], p["download"]
+    cache = args.out.parent / ".download-cache"  # partial downloads survive a failed run, to be resumed
+    with data.atomic_dir(args.out) as out:
+        if dl.source == "synthetic":
+            sizes = {k: v for k, v in dataclasses.asdict(dl).items()
+                     if k not in ("source", "local_path", "url", "sha256", "kaggle_competition")}
+            data.write_synthetic(out, seed=common.seed, sample_rate=common.sample_rate,
+                                 clip_seconds=common.clip_seconds, **sizes)
+        elif dl.source == "local":
+            data.install_tree(Path(dl.local_path), out)
+        elif dl.source == "url":
+            archive = data.fetch_url(dl.url, cache / Path(dl.url.split("?")[0]).name, dl.sha256)
+            data.install_tree(archive, out)
+        else:
+            archive = data.kaggle_download(dl.kaggle_competition, cache, os.environ, Path.home())
+            data.install_tree(archive, out)
+        data.check_layout(out)
+        data.write_manifest(out, dl.source, {name: to_dict(section) for name, section in p.items()})
+
+
+if __name__ == "__main__":
+    stage.run(main)

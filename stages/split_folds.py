@@ -1,0 +1,47 @@
+"""split_folds: K-fold assignment, stratified and grouped so no group straddles two folds.
+
+Reads:  --merged (data/merged); params `common.seed`, `split_folds`.
+Writes: --out (data/folds): detection.csv (file_name,source,group,fold), audio.csv (fname,label,source,
+        group,fold) with fold -1 for train-only external samples, and summary.json (per-fold label counts and
+        the resolved params).
+"""
+
+import pandas as pd
+
+from podium import data, stage
+from podium.files import read_json, write_json
+from podium.params import load_stage_params, to_dict
+
+
+def main() -> None:
+    args = stage.parse_paths(__doc__, "params", "merged", "out")
+    p = load_stage_params(args.params, "split_folds")
+    seed, cfg = p["common.seed"], p["split_folds"]
+    summary = {"params": {k: to_dict(v) for k, v in p.items()}}
+    with data.atomic_dir(args.out) as out:
+        if (args.merged / "detection/train.json").exists():
+            coco = read_json(args.merged / "detection/train.json")
+            names = {c["id"]: c["name"] for c in coco["categories"]}
+            labels: dict[int, list[str]] = {img["id"]: [] for img in coco["images"]}
+            for ann in coco["annotations"]:
+                labels[ann["image_id"]].append(names[ann["category_id"]])
+            table = pd.DataFrame([{k: img[k] for k in ("file_name", "source", "group")} for img in coco["images"]])
+            strata = data.detection_strata([labels[img["id"]] for img in coco["images"]])
+            table["fold"] = data.assign_folds(strata, table.group.tolist(), _train_only(table, cfg), cfg.n_folds, seed)
+            table.to_csv(out / "detection.csv", index=False)
+            summary["detection"] = data.fold_summary(table.fold.to_numpy(), [s.split("|")[0] for s in strata])
+        if (args.merged / "audio/train.csv").exists():
+            table = pd.read_csv(args.merged / "audio/train.csv").drop(columns=["orig_file"])
+            table["fold"] = data.assign_folds(table.label.tolist(), table.group.tolist(), _train_only(table, cfg),
+                                              cfg.n_folds, seed)
+            table.to_csv(out / "audio.csv", index=False)
+            summary["audio"] = data.fold_summary(table.fold.to_numpy(), table.label.tolist())
+        write_json(out / "summary.json", summary)
+
+
+def _train_only(table: pd.DataFrame, cfg) -> list[bool]:
+    return ((table.source != data.COMPETITION) & cfg.external_train_only).tolist()
+
+
+if __name__ == "__main__":
+    stage.run(main)

@@ -1,0 +1,151 @@
+"""download sources: url (against a server on 127.0.0.1), archives, local folders, kaggle credentials."""
+
+import hashlib
+import http.server
+import io
+import tarfile
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from podium.data import DownloadError, LayoutError, extract_archive, fetch_url, install_tree, kaggle_download
+
+
+def _layout_zip(root_name: str = "comp") -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in ["audio/train/clips/a.wav", "audio/train/labels.csv", "audio/test/clips/b.wav",
+                     "audio/sample_submission.csv"]:
+            zf.writestr(f"{root_name}/{name}", b"x" * 1000)
+    return buf.getvalue()
+
+
+class _Server:
+    """Serves `payload` at /data.zip; the first `drop_after` responses stop after that many bytes."""
+
+    def __init__(self, payload: bytes, drop_first: int = 0, drop_after: int = 0):
+        self.payload, self.drops, self.drop_after, self.ranges = payload, drop_first, drop_after, []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                start = 0
+                if rng := self.headers.get("Range"):
+                    start = int(rng.split("=")[1].split("-")[0])
+                server.ranges.append(start)
+                body = server.payload[start:]
+                self.send_response(206 if start else 200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if server.drops > 0:
+                    server.drops -= 1
+                    self.wfile.write(body[: server.drop_after])
+                    self.wfile.flush()
+                    self.connection.shutdown(2)  # connection dropped mid-transfer
+                    return
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/data.zip"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(payload, **kw):
+        servers.append(_Server(payload, **kw))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def test_fetch_url_checks_sha256_and_installs(serve, tmp_path):
+    payload = _layout_zip()
+    server = serve(payload)
+    dest = fetch_url(server.url, tmp_path / "cache/data.zip", hashlib.sha256(payload).hexdigest())
+    assert dest.read_bytes() == payload
+    out = tmp_path / "raw"
+    out.mkdir()
+    assert install_tree(dest, out) == ["audio"]
+    assert (out / "audio/train/labels.csv").exists()
+
+
+def test_wrong_checksum_deletes_the_download(serve, tmp_path):
+    server = serve(_layout_zip())
+    with pytest.raises(DownloadError, match="does not match download.sha256"):
+        fetch_url(server.url, tmp_path / "data.zip", "0" * 64)
+    assert list(tmp_path.iterdir()) == []  # neither the file nor a .part is left to be trusted later
+
+
+def test_dropped_connection_resumes_from_where_it_stopped(serve, tmp_path):
+    payload = _layout_zip()
+    server = serve(payload, drop_first=2, drop_after=300)
+    dest = fetch_url(server.url, tmp_path / "data.zip", hashlib.sha256(payload).hexdigest())
+    assert dest.read_bytes() == payload
+    assert server.ranges == [0, 300, 600]  # each retry asked only for the missing bytes
+
+
+def test_gives_up_keeping_the_partial_file_for_next_time(serve, tmp_path):
+    payload = _layout_zip()
+    server = serve(payload, drop_first=10, drop_after=100)
+    with pytest.raises(DownloadError, match="next run resumes it"):
+        fetch_url(server.url, tmp_path / "data.zip", hashlib.sha256(payload).hexdigest(), retries=2)
+    assert not (tmp_path / "data.zip").exists()
+    assert (tmp_path / "data.zip.part").stat().st_size == 200
+
+
+def test_missing_checksum_is_refused_before_downloading(tmp_path):
+    with pytest.raises(DownloadError, match="64-hex-digit sha256"):
+        fetch_url("http://127.0.0.1:9/x.zip", tmp_path / "x.zip", "")
+
+
+def test_corrupt_archives_name_the_file(tmp_path):
+    truncated = tmp_path / "cut.zip"
+    truncated.write_bytes(_layout_zip()[:-200])
+    with pytest.raises(DownloadError, match="cut.zip"):
+        extract_archive(truncated, tmp_path / "x")
+    flipped = bytearray(_layout_zip())
+    flipped[60] ^= 0xFF  # inside the first member's data: CRC mismatch
+    (tmp_path / "crc.zip").write_bytes(bytes(flipped))
+    with pytest.raises(DownloadError, match="crc.zip"):
+        extract_archive(tmp_path / "crc.zip", tmp_path / "y")
+    (tmp_path / "junk.tar.gz").write_bytes(b"not an archive at all")
+    with pytest.raises(DownloadError, match="not a zip or tar"):
+        extract_archive(tmp_path / "junk.tar.gz", tmp_path / "z")
+
+
+def test_archive_members_cannot_escape(tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        info = tarfile.TarInfo("../evil.txt")
+        info.size = 1
+        tf.addfile(info, io.BytesIO(b"x"))
+    (tmp_path / "evil.tar.gz").write_bytes(buf.getvalue())
+    with pytest.raises(DownloadError):
+        extract_archive(tmp_path / "evil.tar.gz", tmp_path / "out")
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_local_folder_in_wrong_layout_names_what_is_missing(tmp_path):
+    (tmp_path / "src/detection/train/images").mkdir(parents=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(LayoutError, match=r"missing \['train/annotations.json', 'test/images'"):
+        install_tree(tmp_path / "src", out)
+
+
+def test_kaggle_without_credentials_says_where_to_put_them(tmp_path):
+    with pytest.raises(DownloadError, match=r"kaggle.json"):
+        kaggle_download("some-competition", tmp_path, environ={}, home=Path(tmp_path))

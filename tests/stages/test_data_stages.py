@@ -1,0 +1,65 @@
+"""One smoke test per data stage: the real stage script on tiny params, into tmp_path."""
+
+import json
+
+import pandas as pd
+import yaml
+
+from podium.files import sha256_file
+
+
+def _raw(tmp_path, tiny_params, run_stage):
+    run_stage("download", "--params", tiny_params, "--out", tmp_path / "raw")
+    return tmp_path / "raw"
+
+
+def test_download_writes_the_canonical_layout_deterministically(tmp_path, tiny_params, run_stage):
+    raw = _raw(tmp_path, tiny_params, run_stage)
+    manifest = json.loads((raw / "manifest.json").read_text())
+    assert manifest["detection"] == {"train": 12, "test": 4} and manifest["audio"] == {"train": 20, "test": 10}
+    assert manifest["params"]["download"]["image_size"] == 64
+    sub = pd.read_csv(raw / "detection/sample_submission.csv", keep_default_na=False)
+    assert list(sub.columns) == ["image_id", "PredictionString"] and len(sub) == 4
+    assert len(list((raw / "audio/noise").glob("*.wav"))) == 2
+    run_stage("download", "--params", tiny_params, "--out", tmp_path / "again")
+    files = sorted(p.relative_to(raw) for p in raw.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "again") for p in (tmp_path / "again").rglob("*") if p.is_file())
+    assert all(sha256_file(raw / f) == sha256_file(tmp_path / "again" / f) for f in files)
+
+
+def test_failed_download_leaves_no_output(tmp_path, tiny_params, run_stage):
+    params = yaml.safe_load(tiny_params.read_text())
+    params["download"].update(source="local", local_path=str(tmp_path / "nowhere"))
+    tiny_params.write_text(yaml.safe_dump(params))
+    result = run_stage("download", "--params", tiny_params, "--out", tmp_path / "raw", check=False)
+    assert result.returncode == 2 and "nowhere: no such folder or archive" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == [tiny_params]
+
+
+def test_merge_and_split_on_the_embedded_competition(tmp_path, tiny_params, run_stage):
+    raw = _raw(tmp_path, tiny_params, run_stage)
+    external = tmp_path / "external"
+    external.mkdir()
+    run_stage("merge_external", "--params", tiny_params, "--raw", raw, "--external", external,
+              "--out", tmp_path / "merged")
+    report = json.loads((tmp_path / "merged/report.json").read_text())
+    assert report["detection"]["kept"] == {"competition": 12} and report["audio"]["kept"] == {"competition": 20}
+    run_stage("split_folds", "--params", tiny_params, "--merged", tmp_path / "merged", "--out", tmp_path / "folds")
+    det = pd.read_csv(tmp_path / "folds/detection.csv")
+    audio = pd.read_csv(tmp_path / "folds/audio.csv")
+    assert len(det) == 12 and set(det.fold) == {0, 1} and det.groupby("group").fold.nunique().max() == 1
+    assert len(audio) == 20 and set(audio.fold) == {0, 1}
+
+
+def test_bad_sample_policy_fail_stops_the_stage(tmp_path, tiny_params, run_stage):
+    raw = _raw(tmp_path, tiny_params, run_stage)
+    (raw / "detection/train/images/train_00003.png").write_bytes(b"broken")
+    params = yaml.safe_load(tiny_params.read_text())
+    params["merge_external"]["on_bad_sample"] = "fail"
+    tiny_params.write_text(yaml.safe_dump(params))
+    result = run_stage("merge_external", "--params", tiny_params, "--raw", raw, "--external", tmp_path,
+                       "--out", tmp_path / "merged", check=False)
+    assert result.returncode == 2
+    assert "competition/train_00003.png: unreadable image" in result.stdout
+    assert "on_bad_sample: drop" in result.stderr and not (tmp_path / "merged").exists()

@@ -1,0 +1,69 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from podium.params import SECTIONS, STAGE_PARAMS, ParamsError, load_params, load_stage_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_real_params_load():
+    params = load_params(ROOT / "params.yaml")
+    assert set(params) == set(SECTIONS)
+    assert params["download"].source == "synthetic"
+
+
+def test_dvc_yaml_declares_exactly_the_params_each_stage_reads():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    declared = {name.split("@")[0]: spec.get("params", []) for name, spec in stages.items()}
+    for name, spec in stages.items():
+        base = name.split("@")[0]
+        assert (ROOT / "stages" / f"{base}.py").exists(), f"stage {name} has no stages/{base}.py"
+    assert set(declared) == set(STAGE_PARAMS), "dvc.yaml stages and podium.params.STAGE_PARAMS differ"
+    for stage, entries in STAGE_PARAMS.items():
+        assert sorted(declared[stage]) == sorted(entries), f"{stage}: dvc.yaml params != STAGE_PARAMS"
+
+
+def test_every_params_section_is_read_by_some_stage():
+    used = {entry.split(".")[0] for entries in STAGE_PARAMS.values() for entry in entries}
+    assert used == set(yaml.safe_load((ROOT / "params.yaml").read_text()))
+
+
+def _write(tmp_path, mutate):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    mutate(params)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def test_unknown_key_is_an_error_naming_it(tmp_path):
+    path = _write(tmp_path, lambda p: p["split_folds"].update(n_fold=5))
+    with pytest.raises(ParamsError, match=r"split_folds: unknown key\(s\) \['n_fold'\]"):
+        load_params(path)
+
+
+def test_wrong_type_is_an_error(tmp_path):
+    path = _write(tmp_path, lambda p: p["split_folds"].update(n_folds="five"))
+    with pytest.raises(ParamsError, match="split_folds.n_folds: expected int, got str"):
+        load_params(path)
+
+
+def test_bool_is_not_an_int_and_literals_are_checked(tmp_path):
+    with pytest.raises(ParamsError, match="expected int, got bool"):
+        load_params(_write(tmp_path, lambda p: p["split_folds"].update(n_folds=True)))
+    with pytest.raises(ParamsError, match="'ftp' is not one of"):
+        load_params(_write(tmp_path, lambda p: p["download"].update(source="ftp")))
+
+
+def test_nested_source_entries_are_checked(tmp_path):
+    bad = {"name": "x", "format": "coco", "path": "a.json", "images": "img", "classes": {"a": 1}}
+    with pytest.raises(ParamsError, match=r"detection_sources\[0\].classes.a: expected str"):
+        load_params(_write(tmp_path, lambda p: p["merge_external"].update(detection_sources=[bad])))
+
+
+def test_stage_params_pick_single_shared_keys():
+    p = load_stage_params(ROOT / "params.yaml", "split_folds")
+    assert set(p) == {"common.seed", "split_folds"}
+    assert isinstance(p["common.seed"], int)
