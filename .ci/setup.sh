@@ -15,7 +15,8 @@ CACHE=${PODIUM_CACHE:-$HOME/.cache/podium}
 APT_PACKAGES=(espeak-ng libsndfile1)
 
 say() { echo "[setup] $*"; }
-pip() { "$VENV/bin/python" -m pip --disable-pip-version-check "$@"; }
+# (this machine's pip config names local indexes that lack most packages: drop its "ignored" warnings)
+pip() { "$VENV/bin/python" -m pip --disable-pip-version-check "$@" 2> >(grep -v "^WARNING: Location" >&2); }
 
 stamp="$VENV/.podium-setup"
 fingerprint=$(cat pyproject.toml .ci/setup.sh | sha256sum | cut -c1-16)
