@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = {
     "download": {"detection_train_images": 12, "detection_test_images": 4, "image_size": 64,
                  "audio_train_per_word": 2, "audio_test_per_word": 1, "noise_clips": 2},
-    "split_folds": {"n_folds": 2},
+    "split_folds": {"folds": [0, 1]},
+    "train_audio": {"models": ["small_cnn"], "epochs": 1, "batch_size": 4, "device": "cpu"},
 }
 
 
@@ -26,13 +27,38 @@ def shrink(params: dict, overrides: dict) -> dict:
     return out
 
 
+def write_tiny_params(folder: Path, **overrides: dict) -> Path:
+    """params.yaml with the real keys, tiny sizes, and `overrides` ({section: {key: value}}) applied."""
+    params = shrink(shrink(yaml.safe_load((ROOT / "params.yaml").read_text()), TINY), overrides)
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
 @pytest.fixture
 def tiny_params(tmp_path: Path) -> Path:
     """A params.yaml with the real keys and tiny sizes."""
-    params = shrink(yaml.safe_load((ROOT / "params.yaml").read_text()), TINY)
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(params))
-    return path
+    return write_tiny_params(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """The embedded competition at tiny size, through download, merge_external and split_folds, made once per
+    session: <root>/{raw,merged,folds}. Tests must not modify it."""
+    root = tmp_path_factory.mktemp("tiny_data")
+    params = write_tiny_params(root)
+    (root / "external").mkdir()
+    _run_stage("download", "--params", params, "--out", root / "raw")
+    _run_stage("merge_external", "--params", params, "--raw", root / "raw", "--external", root / "external",
+               "--out", root / "merged")
+    _run_stage("split_folds", "--params", params, "--merged", root / "merged", "--out", root / "folds")
+    return root
+
+
+@pytest.fixture
+def params_factory(tmp_path: Path):
+    """params_factory(**{section: {key: value}}) -> a tiny params.yaml with those changes, in tmp_path."""
+    return lambda **overrides: write_tiny_params(tmp_path, **overrides)
 
 
 def _run_stage(name: str, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess:

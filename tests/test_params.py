@@ -17,7 +17,7 @@ def test_real_params_load():
 def test_dvc_yaml_declares_exactly_the_params_each_stage_reads():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     declared = {name.split("@")[0]: spec.get("params", []) for name, spec in stages.items()}
-    for name, spec in stages.items():
+    for name in stages:
         base = name.split("@")[0]
         assert (ROOT / "stages" / f"{base}.py").exists(), f"stage {name} has no stages/{base}.py"
     assert set(declared) == set(STAGE_PARAMS), "dvc.yaml stages and podium.params.STAGE_PARAMS differ"
@@ -45,14 +45,14 @@ def test_unknown_key_is_an_error_naming_it(tmp_path):
 
 
 def test_wrong_type_is_an_error(tmp_path):
-    path = _write(tmp_path, lambda p: p["split_folds"].update(n_folds="five"))
-    with pytest.raises(ParamsError, match="split_folds.n_folds: expected int, got str"):
+    path = _write(tmp_path, lambda p: p["split_folds"].update(folds="five"))
+    with pytest.raises(ParamsError, match="split_folds.folds: expected a list, got str"):
         load_params(path)
 
 
 def test_bool_is_not_an_int_and_literals_are_checked(tmp_path):
     with pytest.raises(ParamsError, match="expected int, got bool"):
-        load_params(_write(tmp_path, lambda p: p["split_folds"].update(n_folds=True)))
+        load_params(_write(tmp_path, lambda p: p["split_folds"].update(folds=[0, True])))
     with pytest.raises(ParamsError, match="'ftp' is not one of"):
         load_params(_write(tmp_path, lambda p: p["download"].update(source="ftp")))
 
@@ -67,3 +67,8 @@ def test_stage_params_pick_single_shared_keys():
     p = load_stage_params(ROOT / "params.yaml", "split_folds")
     assert set(p) == {"common.seed", "split_folds"}
     assert isinstance(p["common.seed"], int)
+
+
+def test_folds_must_count_from_zero(tmp_path):
+    with pytest.raises(ParamsError, match=r"must be \[0, 1, ..., K-1\]"):
+        load_params(_write(tmp_path, lambda p: p["split_folds"].update(folds=[1, 2])))

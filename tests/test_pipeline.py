@@ -47,7 +47,7 @@ def test_repro_then_nothing_then_only_what_changed(project):
     assert (project / "data/folds/detection.csv").exists()
     assert _ran(_sh(["dvc", "repro"], project)) == []
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["split_folds"]["n_folds"] = 3
+    params["split_folds"]["folds"] = [0, 1, 2]
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     assert _ran(_sh(["dvc", "repro"], project)) == ["split_folds"]
     params["common"]["seed"] += 1  # split_folds reads common.seed; download reads all of common

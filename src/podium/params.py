@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import yaml
 
+from podium.audio.config import AudioFeatureConfig, AudioTrainConfig
 from podium.errors import PodiumError
 
 
@@ -73,8 +74,12 @@ class MergeExternal:
 
 @dataclasses.dataclass(frozen=True)
 class SplitFolds:
-    n_folds: int
+    folds: list[int]  # 0..K-1; a list (not K) so dvc.yaml's matrix can expand one training stage per fold
     external_train_only: bool  # external samples get fold -1: always trained on, never validated
+
+    def __post_init__(self):
+        if len(self.folds) < 2 or self.folds != list(range(len(self.folds))):
+            raise ParamsError(f"split_folds.folds must be [0, 1, ..., K-1] with K >= 2, got {self.folds}")
 
 
 SECTIONS: dict[str, type] = {
@@ -82,6 +87,8 @@ SECTIONS: dict[str, type] = {
     "download": Download,
     "merge_external": MergeExternal,
     "split_folds": SplitFolds,
+    "audio_features": AudioFeatureConfig,
+    "train_audio": AudioTrainConfig,
 }
 
 # Which params each dvc.yaml stage reads: a section name, or "section.key" for a single shared knob.
@@ -89,6 +96,8 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "download": ["common", "download"],
     "merge_external": ["common", "merge_external"],
     "split_folds": ["common.seed", "split_folds"],
+    "train_audio": ["common", "audio_features", "train_audio"],
+    "evaluate_audio": [],
 }
 
 
@@ -127,6 +136,8 @@ def _check(value: Any, tp: Any, where: str) -> Any:
             except ParamsError:
                 pass
         raise ParamsError(f"{where}: {value!r} matches none of {tp}")
+    if tp is Any:
+        return value
     if tp is type(None):
         if value is not None:
             raise ParamsError(f"{where}: expected null, got {value!r}")
@@ -154,9 +165,25 @@ def load_params(path: str | Path) -> dict[str, Any]:
     if missing:
         raise ParamsError(f"{path}: missing section(s) {missing}")
     try:
-        return {name: _check(raw[name], tp, name) for name, tp in SECTIONS.items()}
+        params = {name: _check(raw[name], tp, name) for name, tp in SECTIONS.items()}
+        for name, section in params.items():
+            for model in getattr(section, "models", []):  # every listed model's resolved knobs are valid
+                resolve_model(section, model, name)
     except ParamsError as e:
         raise ParamsError(f"{path}: {e}") from None
+    return params
+
+
+def resolve_model(section: Any, model: str, name: str = "section") -> Any:
+    """A training section's knobs for `model`: the shared ones with its `per_model` entry applied."""
+    overrides = section.per_model.get(model, {})
+    if not isinstance(overrides, dict):
+        raise ParamsError(f"{name}.per_model.{model}: expected a mapping of knobs to change")
+    fixed = {"models", "per_model"} & set(overrides)
+    if fixed:
+        raise ParamsError(f"{name}.per_model.{model}: {sorted(fixed)} cannot differ per model")
+    merged = {**{f.name: getattr(section, f.name) for f in dataclasses.fields(section)}, **overrides}
+    return _check(merged, type(section), f"{name}.per_model.{model}")
 
 
 def load_stage_params(path: str | Path, stage: str) -> dict[str, Any]:

@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from podium.data import COMPETITION, DETECTION_READERS, merge_audio, merge_detection, read_audio_csv
-from podium.data import read_audio_folders, read_coco
+from podium.data import (
+    COMPETITION,
+    DETECTION_READERS,
+    merge_audio,
+    merge_detection,
+    read_audio_csv,
+    read_audio_folders,
+    read_coco,
+)
 
 CLASSES = ["circle", "square"]
 

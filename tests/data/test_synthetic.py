@@ -36,7 +36,7 @@ def test_coco_export_round_trips_boxes_and_classes():
     images = synthetic_detection.generate_train_images(np.random.default_rng(1), 4, 64, 5, 0.0)
     coco = synthetic_detection.to_coco(images, [f"{i}.png" for i in range(4)])
     names = {c["id"]: c["name"] for c in coco["categories"]}
-    assert [names[a["category_id"]] for a in coco["annotations"]] == [l for img in images for l in img.labels]
+    assert [names[a["category_id"]] for a in coco["annotations"]] == [label for img in images for label in img.labels]
     assert len(coco["annotations"]) == sum(len(img.boxes) for img in images)
 
 

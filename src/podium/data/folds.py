@@ -34,12 +34,12 @@ def assign_folds(strata: list[str], groups: list[str], train_only: list[bool], n
                  seed: int) -> np.ndarray:
     """Fold index per sample (0..n_folds-1, or TRAIN_ONLY where `train_only`)."""
     if n_folds < 2:
-        raise ValueError(f"split_folds.n_folds must be at least 2, got {n_folds}")
+        raise ValueError(f"need at least 2 folds, got {n_folds}")
     folds = np.full(len(strata), TRAIN_ONLY, dtype=int)
     idx = np.array([i for i, t in enumerate(train_only) if not t], dtype=int)
     n_groups = len({groups[i] for i in idx})
     if n_groups < n_folds:
-        raise ValueError(f"only {n_groups} distinct groups for {n_folds} folds: lower split_folds.n_folds "
+        raise ValueError(f"only {n_groups} distinct groups for {n_folds} folds: use fewer split_folds.folds "
                          "or add data")
     counts = Counter(strata[i] for i in idx)
     y = [strata[i] if counts[strata[i]] >= n_folds else "rare" for i in idx]

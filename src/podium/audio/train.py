@@ -1,0 +1,206 @@
+"""K-fold training of one audio classifier on one fold, with the tricks competitors rely on.
+
+AdamW/SGD; one-cycle, cosine or reduce-on-plateau LR; early stopping on validation accuracy with patience;
+keep-best weights; label smoothing; mixup; SpecAugment; random time shift and gain; AMP (bf16) on CUDA;
+seeded and deterministic on CPU. Multi-process data parallel (torch DDP) when launched by torchrun: gloo on
+CPU, NCCL on CUDA. Validation always scores the fold's original clips only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from podium.audio import augment
+from podium.audio.clips import fit_length, read_clip
+from podium.audio.config import AudioFeatureConfig, AudioTrainConfig
+from podium.audio.features import CHANNELS, create_features
+from podium.audio.models import AudioClassifier, create_network
+
+
+class ClipDataset(Dataset):
+    """(waveform (samples,), class index) pairs read on demand, centre-fitted to `length` samples."""
+
+    def __init__(self, paths: list[Path], targets: list[int], sample_rate: int, length: int):
+        self.paths, self.targets, self.sample_rate, self.length = paths, targets, sample_rate, length
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return torch.from_numpy(fit_length(read_clip(self.paths[i], self.sample_rate), self.length)), self.targets[i]
+
+
+def build_model(features: AudioFeatureConfig, network: str, num_classes: int, sample_rate: int,
+                pretrained: str = "", seed: int | None = None) -> AudioClassifier:
+    """Features + network; with `seed`, the network's initial weights are reproducible."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    feats = create_features(**dataclasses.asdict(features), sample_rate=sample_rate)
+    return AudioClassifier(feats, create_network(network, num_classes, CHANNELS[features.kind], pretrained))
+
+
+def pick_device(device: str) -> torch.device:
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("train_audio.device is cuda but no CUDA device is visible; use auto or cpu")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and dist.is_initialized():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return torch.device(device)
+
+
+def _optimizer(model: torch.nn.Module, cfg: AudioTrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
+
+
+def _scheduler(optimizer, cfg: AudioTrainConfig, steps_per_epoch: int):
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, epochs=cfg.epochs,
+                                                   steps_per_epoch=steps_per_epoch, pct_start=0.2)
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs * steps_per_epoch)
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5,
+                                                      patience=max(1, cfg.patience // 3))
+
+
+@torch.no_grad()
+def predict_proba(model: torch.nn.Module, loader: DataLoader, device: torch.device) -> np.ndarray:
+    """(N, classes) softmax probabilities in loader order."""
+    model.eval()
+    out = []
+    for wave, _ in loader:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            out.append(model(wave.to(device)).float().softmax(dim=1).cpu())
+    return torch.cat(out).numpy()
+
+
+@dataclass
+class TrainResult:
+    state_dict: dict[str, torch.Tensor]  # best weights
+    val_proba: np.ndarray  # (N_val, classes) from the best weights
+    best_epoch: int
+    epochs_run: int
+    history: list[dict[str, float]]
+
+
+def train_fold(model: AudioClassifier, train_set: ClipDataset, val_set: ClipDataset, cfg: AudioTrainConfig,
+               sample_rate: int, seed: int, device: torch.device,
+               log_epoch: Callable[[dict[str, float]], None] | None = None,
+               progress: Callable[[int, int], Any] | None = None) -> TrainResult:
+    """Train `model` on `train_set`, keep the weights with the best accuracy on `val_set`. Every random draw
+    (shuffling, augmentation, mixup, dropout) follows `seed`."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    distributed = dist.is_initialized()
+    model.to(device)
+    net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+    sampler = DistributedSampler(train_set, shuffle=True, seed=seed) if distributed else None
+    loader_generator = torch.Generator().manual_seed(seed)
+    train_loader = DataLoader(train_set, cfg.batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
+                              num_workers=cfg.num_workers, generator=loader_generator)
+    val_loader = DataLoader(val_set, cfg.batch_size * 2, num_workers=cfg.num_workers)
+    if len(train_loader) == 0:
+        raise ValueError(f"the training fold has {len(train_set)} clips, fewer than one batch of "
+                         f"{cfg.batch_size}: lower train_audio.batch_size")
+    optimizer = _optimizer(net, cfg)
+    scheduler = _scheduler(optimizer, cfg, len(train_loader))
+    max_shift = int(cfg.time_shift * sample_rate)
+    targets = torch.tensor(val_set.targets)
+
+    def spec_aug(spec: torch.Tensor) -> torch.Tensor:
+        return augment.spec_augment(spec, cfg.spec_time_masks, cfg.spec_time_width, cfg.spec_freq_masks,
+                                    cfg.spec_freq_width, generator)
+
+    best_acc, best_epoch, best_state, best_proba, history = -1.0, -1, None, None, []
+    bar = progress(cfg.epochs, len(train_loader)) if progress else None
+    for epoch in range(cfg.epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        net.train()
+        total, seen = 0.0, 0
+        for wave, target in train_loader:
+            wave = augment.random_gain(augment.time_shift(wave, max_shift, generator), cfg.gain_db, generator)
+            wave, target = wave.to(device), target.to(device)
+            wave, partner, lam = augment.mixup(wave, cfg.mixup_alpha, generator)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                logits = net(wave, augment=spec_aug).float()
+            loss = lam * F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing) + (1 - lam) * \
+                F.cross_entropy(logits, target[partner], label_smoothing=cfg.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if cfg.schedule != "plateau":
+                scheduler.step()
+            total += loss.item() * len(wave)
+            seen += len(wave)
+            if bar is not None:
+                bar.update(1)
+        proba = predict_proba(model, val_loader, device)
+        val_loss = float(F.nll_loss(torch.log(torch.from_numpy(proba).clamp_min(1e-8)), targets))
+        acc = float((proba.argmax(1) == targets.numpy()).mean())
+        if cfg.schedule == "plateau":
+            scheduler.step(acc)
+        row = {"epoch": epoch, "train_loss": total / seen, "val_loss": val_loss, "val_accuracy": acc,
+               "lr": optimizer.param_groups[0]["lr"]}
+        history.append(row)
+        if log_epoch:
+            log_epoch(row)
+        if acc > best_acc:
+            best_acc, best_epoch, best_proba = acc, epoch, proba
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        elif epoch - best_epoch >= cfg.patience:
+            break
+    if bar is not None:
+        bar.close()
+    return TrainResult(best_state, best_proba, best_epoch, len(history), history)
+
+
+
+def fold_datasets(table, fold: int, clips: Path, classes: list[str], sample_rate: int,
+                  length: int) -> tuple[ClipDataset, ClipDataset]:
+    """(train, validation) datasets for `fold` from a folds table (fname, label, fold): validation is the
+    fold's clips, training every other clip, train-only ones (fold -1) included."""
+    if fold not in set(table.fold):
+        raise ValueError(f"fold {fold} is not in the folds table (folds: {sorted(set(table.fold) - {-1})})")
+    index = {c: i for i, c in enumerate(classes)}
+
+    def subset(rows) -> ClipDataset:
+        return ClipDataset([clips / f for f in rows.fname], [index[c] for c in rows.label], sample_rate, length)
+
+    return subset(table[table.fold != fold]), subset(table[table.fold == fold])
+
+
+def save_checkpoint(path: Path, model: AudioClassifier, meta: dict) -> None:
+    """Weights plus everything needed to rebuild and use the model: classes, network name, features,
+    sample rate, clip length, fold and the resolved params (`meta`)."""
+    torch.save({"state_dict": model.state_dict(), **meta}, path)
+
+
+def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> tuple[AudioClassifier, dict]:
+    """(model in eval mode, meta) from a checkpoint written by `save_checkpoint`."""
+    try:
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: checkpoint not found; run its train_audio stage") from None
+    except Exception as e:
+        raise ValueError(f"{path}: not a podium audio checkpoint ({e}); retrain it") from e
+    missing = {"state_dict", "classes", "network", "features", "sample_rate"} - set(checkpoint)
+    if missing:
+        raise ValueError(f"{path}: not a podium audio checkpoint (missing {sorted(missing)}); retrain it")
+    model = build_model(AudioFeatureConfig(**checkpoint["features"]), checkpoint["network"],
+                        len(checkpoint["classes"]), checkpoint["sample_rate"])
+    model.load_state_dict(checkpoint.pop("state_dict"))
+    return model.to(device).eval(), checkpoint

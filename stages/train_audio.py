@@ -1,0 +1,71 @@
+"""train_audio: one speech-command classifier on one fold (dvc.yaml's matrix expands models x folds).
+
+Reads:  --folds (data/folds/audio.csv), --clips (data/merged/audio/clips); params `common`, `audio_features`,
+        `train_audio` (with `per_model[--model]` applied).
+Writes: --out (models/audio/<model>/fold<k>): model.pt (best weights + classes, features, params), params.yaml
+        (resolved), oof.csv (validation probabilities); --reports (reports/audio/<model>/fold<k>): DVCLive
+        metrics.json (accuracy, macro-F1, per-class recall), per-epoch plots and the confusion matrix.
+"""
+
+import dataclasses
+
+import pandas as pd
+import yaml
+from dvclive import Live
+from tqdm import tqdm
+
+from podium import stage
+from podium.audio import oof, train
+from podium.files import atomic_dir
+from podium.metrics import classification_scores
+from podium.params import load_stage_params, resolve_model, to_dict
+
+
+def main() -> None:
+    args = stage.parse_paths(__doc__, "params", "folds", "clips", "out", "reports", model=str, fold=int)
+    p = load_stage_params(args.params, "train_audio")
+    common, features = p["common"], p["audio_features"]
+    cfg = resolve_model(p["train_audio"], args.model, "train_audio")
+    stage.relaunch_with_torchrun(cfg.gpus)
+    rank, _ = stage.init_distributed(cfg.device)
+    table = pd.read_csv(args.folds)
+    classes = sorted(table.label.unique())
+    length = round(common.sample_rate * common.clip_seconds)
+    train_set, val_set = train.fold_datasets(table, args.fold, args.clips, classes, common.sample_rate, length)
+    model = train.build_model(features, args.model, len(classes), common.sample_rate, cfg.pretrained, common.seed)
+    live = Live(str(args.reports), dvcyaml=False, save_dvc_exp=False, report=None) if rank == 0 else None
+
+    def log_epoch(row: dict) -> None:
+        if live:
+            for key, value in row.items():
+                if key != "epoch":
+                    live.log_metric(key.replace("_", "/", 1), value)
+            live.next_step()
+
+    result = train.train_fold(
+        model, train_set, val_set, cfg, common.sample_rate, common.seed, train.pick_device(cfg.device), log_epoch,
+        progress=lambda epochs, steps: tqdm(total=epochs * steps, desc=f"{args.model} fold {args.fold}",
+                                            unit="step", disable=rank != 0))
+    if rank != 0:
+        return
+    truth = [classes[i] for i in val_set.targets]
+    predicted = [classes[i] for i in result.val_proba.argmax(1)]
+    scores = classification_scores(truth, predicted, classes)
+    live.summary = {**scores, "best_epoch": result.best_epoch, "epochs_run": result.epochs_run}
+    live.log_sklearn_plot("confusion_matrix", truth, predicted, name="confusion_matrix.json")
+    live.end()
+    resolved = {"common": to_dict(common), "audio_features": to_dict(features), "train_audio": to_dict(cfg)}
+    model.load_state_dict(result.state_dict)
+    with atomic_dir(args.out) as out:
+        train.save_checkpoint(out / "model.pt", model, {
+            "classes": classes, "network": args.model, "features": dataclasses.asdict(features),
+            "sample_rate": common.sample_rate, "clip_samples": length, "fold": args.fold, "params": resolved})
+        (out / "params.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+        fnames = [path.name for path in val_set.paths]
+        oof.oof_table(fnames, truth, args.fold, result.val_proba, classes).to_csv(out / "oof.csv", index=False)
+    print(f"{args.model} fold {args.fold}: accuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f} "
+          f"(best epoch {result.best_epoch})")
+
+
+if __name__ == "__main__":
+    stage.run(main)
