@@ -17,6 +17,8 @@ TINY = {
                  "audio_train_per_word": 2, "audio_test_per_word": 1, "noise_clips": 2},
     "split_folds": {"folds": [0, 1]},
     "train_audio": {"models": ["small_cnn"], "epochs": 1, "batch_size": 4, "device": "cpu"},
+    "train_detector": {"models": ["vfnet"], "epochs": 1, "batch_size": 4, "image_size": 64, "base_channels": 8,
+                       "neck_channels": 32, "device": "cpu", "warmup_iters": 2},
 }
 
 

@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 import yaml
 
-from podium.audio.config import AudioFeatureConfig, AudioTrainConfig
+from podium.audio.settings import AudioFeatureConfig, AudioTrainConfig
+from podium.detection.settings import DetectorTrainConfig
 from podium.errors import PodiumError
 
 
@@ -89,6 +90,7 @@ SECTIONS: dict[str, type] = {
     "split_folds": SplitFolds,
     "audio_features": AudioFeatureConfig,
     "train_audio": AudioTrainConfig,
+    "train_detector": DetectorTrainConfig,
 }
 
 # Which params each dvc.yaml stage reads: a section name, or "section.key" for a single shared knob.
@@ -98,6 +100,8 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "split_folds": ["common.seed", "split_folds"],
     "train_audio": ["common", "audio_features", "train_audio"],
     "evaluate_audio": [],
+    "train_detector": ["common.seed", "train_detector"],
+    "evaluate_detector": [],
 }
 
 

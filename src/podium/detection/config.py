@@ -72,3 +72,135 @@ def resize_model(model: ConfigDict, num_classes: int, depth: int, base_channels:
 
     _walk(model, fix)
     return model
+
+
+def _set_model_speed_knobs(model: ConfigDict, proposals: int, roi_samples: int, score_thr: float,
+                           max_per_img: int) -> None:
+    """RPN proposals kept for the RoI heads, RoIs sampled per image for each R-CNN stage's loss, and the
+    final score threshold / detections per image."""
+    train_cfg, test_cfg = model.get("train_cfg") or {}, model.get("test_cfg") or {}
+    if "rpn_proposal" in train_cfg:
+        train_cfg.rpn_proposal.update(nms_pre=proposals * 2, max_per_img=proposals)
+    rcnn = train_cfg.get("rcnn")
+    for stage in (rcnn if isinstance(rcnn, list) else [rcnn] if rcnn else []):
+        stage.sampler.num = roi_samples
+    if "rpn" in test_cfg:
+        test_cfg.rpn.update(nms_pre=proposals, max_per_img=proposals)
+    final = test_cfg.get("rcnn", test_cfg)
+    final.update(score_thr=score_thr, max_per_img=max_per_img)
+
+
+def _pipelines(image_size: int) -> tuple[list[dict], list[dict]]:
+    scale = (image_size, image_size)
+    train = [
+        dict(type="LoadImageFromFile"),
+        dict(type="LoadAnnotations", with_bbox=True),
+        dict(type="Resize", scale=scale, keep_ratio=True),
+        dict(type="RandomFlip", prob=0.5),
+        dict(type="PackDetInputs"),
+    ]
+    test = [
+        dict(type="LoadImageFromFile"),
+        dict(type="Resize", scale=scale, keep_ratio=True),
+        dict(type="LoadAnnotations", with_bbox=True),
+        dict(type="PackDetInputs", meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor")),
+    ]
+    return train, test
+
+
+def _optim_wrapper(cfg, use_amp: bool) -> dict:
+    if cfg.optimizer == "sgd":
+        optimizer = dict(type="SGD", lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    else:
+        optimizer = dict(type="AdamW", lr=cfg.lr, weight_decay=cfg.weight_decay)
+    wrapper = dict(type="AmpOptimWrapper" if use_amp else "OptimWrapper", optimizer=optimizer)
+    if cfg.grad_clip > 0:
+        wrapper["clip_grad"] = dict(max_norm=cfg.grad_clip, norm_type=2)
+    return wrapper
+
+
+def _schedulers(cfg) -> list[dict]:
+    epochs = max(cfg.epochs, 1)
+    if cfg.schedule == "onecycle":
+        return [dict(type="OneCycleLR", eta_max=cfg.lr, total_steps=None, by_epoch=False, pct_start=0.25,
+                     final_div_factor=1e3, convert_to_iter_based=True)]
+    warmup = dict(type="LinearLR", start_factor=0.001, by_epoch=False, begin=0, end=cfg.warmup_iters)
+    if cfg.schedule == "step":  # mmdet's 1x schedule, scaled: x0.1 at 2/3 and 11/12 of training
+        return [warmup, dict(type="MultiStepLR", by_epoch=True, begin=0, end=epochs,
+                             milestones=[max(1, round(epochs * 2 / 3)), max(1, round(epochs * 11 / 12))], gamma=0.1)]
+    return [warmup, dict(type="CosineAnnealingLR", by_epoch=True, begin=0, end=epochs, T_max=epochs,
+                         eta_min=cfg.lr * 1e-3, convert_to_iter_based=True)]
+
+
+def build_train_config(model_name: str, cfg, classes: list[str], images: str, train_ann: str, val_ann: str,
+                       work_dir: str, reports_dir: str, seed: int, use_cuda: bool, distributed: bool) -> Config:
+    """A runnable mmengine config: mmdet's `model_name` config resized from `cfg` (a DetectorTrainConfig),
+    trained on COCO file `train_ann` and validated (COCO bbox mAP) on `val_ann`, images under `images`.
+
+    Checkpoints: the best epoch by validation mAP is kept, plus the last one (for `resume`); early stopping
+    after `cfg.patience` epochs without improvement; EMA and two-phase training through hooks; losses and
+    mAP are logged by DVCLive into `reports_dir`."""
+    base = load_base_config(model_name)
+    model = resize_model(base.model, len(classes), cfg.backbone_depth, cfg.base_channels, cfg.neck_channels,
+                         cfg.frozen_stages)
+    _set_model_speed_knobs(model, cfg.proposals, cfg.roi_samples, cfg.score_thr, cfg.max_per_img)
+    train_pipeline, test_pipeline = _pipelines(cfg.image_size)
+    metainfo = dict(classes=tuple(classes))
+
+    def loader(ann: str, pipeline: list, shuffle: bool, batch_size: int, test_mode: bool) -> dict:
+        return dict(batch_size=batch_size, num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0,
+                    sampler=dict(type="DefaultSampler", shuffle=shuffle),
+                    dataset=dict(type="CocoDataset", data_root="", ann_file=ann, data_prefix=dict(img=images),
+                                 metainfo=metainfo, pipeline=pipeline, test_mode=test_mode,
+                                 filter_cfg=dict(filter_empty_gt=False, min_size=0)))
+
+    evaluator = dict(type="CocoMetric", ann_file=val_ann, metric="bbox", classwise=True, format_only=False)
+    hooks = [dict(type="EarlyStoppingHook", monitor="coco/bbox_mAP", rule="greater", patience=cfg.patience,
+                  min_delta=0.0)]
+    if cfg.freeze_backbone_epochs > 0:
+        hooks.append(dict(type="FreezeBackboneHook", epochs=cfg.freeze_backbone_epochs))
+    if cfg.ema:
+        hooks.append(dict(type="EMAHook", ema_type="ExpMomentumEMA", momentum=0.0002, update_buffers=True,
+                          priority=49))
+    config = dict(
+        default_scope="mmdet",
+        model=model,
+        work_dir=work_dir,
+        train_dataloader=loader(train_ann, train_pipeline, True, cfg.batch_size, False),
+        val_dataloader=loader(val_ann, test_pipeline, False, cfg.batch_size, True),
+        test_dataloader=loader(val_ann, test_pipeline, False, cfg.batch_size, True),
+        val_evaluator=evaluator,
+        test_evaluator=evaluator,
+        train_cfg=dict(type="EpochBasedTrainLoop", max_epochs=max(cfg.epochs, 1), val_interval=1),
+        val_cfg=dict(type="ValLoop"),
+        test_cfg=dict(type="TestLoop"),
+        optim_wrapper=_optim_wrapper(cfg, cfg.amp and use_cuda),
+        param_scheduler=_schedulers(cfg),
+        default_hooks=dict(
+            timer=dict(type="IterTimerHook"),
+            logger=dict(type="LoggerHook", interval=10),
+            param_scheduler=dict(type="ParamSchedulerHook"),
+            checkpoint=dict(type="CheckpointHook", interval=1, max_keep_ckpts=1, save_best="coco/bbox_mAP",
+                            rule="greater", save_last=True),
+            sampler_seed=dict(type="DistSamplerSeedHook"),
+            visualization=dict(type="DetVisualizationHook", draw=False)),
+        custom_hooks=hooks,
+        env_cfg=dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
+                     dist_cfg=dict(backend="nccl" if use_cuda else "gloo")),
+        visualizer=dict(type="DetLocalVisualizer", name="visualizer", vis_backends=[
+            dict(type="DVCLiveVisBackend", save_dir=reports_dir,
+                 init_kwargs=dict(save_dvc_exp=False, dvcyaml=False, report=None, cache_images=False))]),
+        log_processor=dict(type="LogProcessor", window_size=10, by_epoch=True),
+        log_level="INFO",
+        load_from=cfg.load_from or None,
+        resume=False,
+        randomness=dict(seed=seed, deterministic=False),
+        launcher="pytorch" if distributed else "none",
+    )
+    if distributed:
+        # mmengine pins DDP to cuda:LOCAL_RANK unless told otherwise: on CPU (gloo) there is no device id.
+        config["model_wrapper_cfg"] = dict(type="MMDistributedDataParallel", broadcast_buffers=False,
+                                           find_unused_parameters=cfg.freeze_backbone_epochs > 0)
+        if not use_cuda:
+            config["model_wrapper_cfg"]["device_ids"] = None
+    return Config(config)

@@ -1,0 +1,173 @@
+"""Training one detector on one fold with mmengine's Runner, and reading its predictions back.
+
+Fold annotation files are COCO subsets of the merged training data; validation scores originals only.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import torch
+from mmengine.config import Config
+
+from podium import compat
+from podium.detection.predictions import ImagePredictions, from_det_data_sample
+from podium.errors import PodiumError
+from podium.files import write_json
+
+
+class DetectionTrainingError(PodiumError, ValueError):
+    """Bad input to detector training; the message names the file and the fix."""
+
+
+def split_annotations(coco: dict, folds: pd.DataFrame, fold: int) -> tuple[dict, dict]:
+    """(train COCO, validation COCO) for `fold`: validation is the fold's images, training all others
+    (train-only external images, fold -1, included). `folds` has columns file_name, fold."""
+    fold_of = dict(zip(folds.file_name, folds.fold, strict=True))
+    if missing := [img["file_name"] for img in coco["images"] if img["file_name"] not in fold_of]:
+        raise DetectionTrainingError(f"{len(missing)} image(s) have no fold, e.g. {missing[:3]}; rerun split_folds")
+
+    def subset(keep) -> dict:
+        images = [img for img in coco["images"] if keep(fold_of[img["file_name"]])]
+        ids = {img["id"] for img in images}
+        return {**coco, "images": images, "annotations": [a for a in coco["annotations"] if a["image_id"] in ids]}
+
+    train, val = subset(lambda f: f != fold), subset(lambda f: f == fold)
+    if not val["images"]:
+        raise DetectionTrainingError(f"fold {fold} has no validation images; check split_folds.folds")
+    if not train["images"]:
+        raise DetectionTrainingError(f"fold {fold} leaves no training images; use more data or more folds")
+    return train, val
+
+
+def check_classes(coco: dict, classes: list[str], where: str) -> None:
+    names = [c["name"] for c in coco["categories"]]
+    if names != classes:
+        raise DetectionTrainingError(f"{where}: categories {names} differ from the class list {classes}; "
+                                     "rerun merge_external")
+    ids = {c["id"] for c in coco["categories"]}
+    if bad := sorted({a["category_id"] for a in coco["annotations"]} - ids):
+        raise DetectionTrainingError(f"{where}: annotations use category ids {bad} that are not in categories")
+
+
+def fingerprint(config: Config) -> str:
+    """A digest of everything that shapes training, to tell whether a work folder may be resumed."""
+    cfg = copy.deepcopy(config.to_dict())
+    for key in ("work_dir", "resume", "launcher", "visualizer"):
+        cfg.pop(key, None)
+    return hashlib.sha256(repr(sorted(cfg.items(), key=lambda kv: kv[0])).encode()).hexdigest()[:16]
+
+
+def prepare_work_dir(work_dir: Path, config: Config) -> bool:
+    """Empty `work_dir` unless it holds an interrupted run of this very config; True if that run resumes."""
+    stamp = work_dir / "fingerprint"
+    resumable = stamp.exists() and stamp.read_text() == fingerprint(config) and (work_dir / "last_checkpoint").exists()
+    if not resumable:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        work_dir.mkdir(parents=True)
+        stamp.write_text(fingerprint(config))
+    return resumable
+
+
+def check_checkpoint_fits(model: torch.nn.Module, checkpoint: str) -> None:
+    """Refuse a `load_from` checkpoint made for another architecture: one with weights for parts this model
+    lacks (e.g. VFNet's `bbox_head` given to Cascade R-CNN, whose heads are `roi_head`), or whose weights
+    mostly do not fit by name and shape (another backbone depth or width). A checkpoint of the same model
+    with another class count is fine: only its classifier layers are skipped."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    compat.apply()
+    try:
+        state = _load_checkpoint(checkpoint, map_location="cpu")
+    except Exception as e:
+        raise DetectionTrainingError(f"{checkpoint}: cannot load ({e}); fix train_detector.load_from") from e
+    state = state.get("state_dict", state)
+    ours = model.state_dict()
+    foreign = sorted({k.split(".")[0] for k in state} - {k.split(".")[0] for k in ours})
+    fitting = sum(1 for k, v in state.items() if k in ours and tuple(v.shape) == tuple(ours[k].shape))
+    if foreign or fitting < 0.5 * len(ours):
+        why = f"it has weights for {foreign}, which this model lacks" if foreign else \
+            f"only {fitting} of the model's {len(ours)} weights match by name and shape"
+        raise DetectionTrainingError(f"{checkpoint}: {why}: it was trained for another model (or another "
+                                     "backbone_depth/neck_channels); give load_from a checkpoint of this model")
+
+
+def run_training(config: Config, resume: bool) -> tuple[object, Path | None]:
+    """(runner, best checkpoint) after training; with epochs == 0 in params the caller skips this."""
+    from mmengine.runner import Runner
+
+    import podium.detection.hooks  # noqa: F401  (registers FreezeBackboneHook)
+
+    compat.apply()
+    config = copy.deepcopy(config)
+    config.resume = resume
+    runner = Runner.from_cfg(config)
+    if config.load_from and not resume:
+        check_checkpoint_fits(runner.model, config.load_from)
+    runner.train()
+    best = sorted(Path(config.work_dir).glob("best_*.pth"))
+    return runner, (best[-1] if best else None)
+
+
+def build_detector(config: Config, checkpoint: str | Path | None, device: str) -> torch.nn.Module:
+    """The model of `config` in eval mode, with `checkpoint`'s weights (None: as initialised)."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.runner.checkpoint import load_checkpoint
+
+    register_all_modules()
+    compat.apply()
+    model = MODELS.build(config.model)
+    if checkpoint is None:
+        model.init_weights()
+    else:
+        load_checkpoint(model, str(checkpoint), map_location="cpu", revise_keys=[(r"^module\.", "")])
+    model.cfg = config
+    return model.to(device).eval()
+
+
+def _inference_pipeline(config: Config):
+    from mmcv.transforms import Compose
+
+    steps = [t for t in config.test_dataloader.dataset.pipeline if t["type"] != "LoadAnnotations"]
+    return Compose(steps)
+
+
+@torch.no_grad()
+def predict_images(model: torch.nn.Module, paths: list[Path], batch_size: int,
+                   progress: Callable[[int], None] | None = None) -> list[ImagePredictions]:
+    """Batched inference: one ImagePredictions per path, boxes in original-image pixels."""
+    from mmengine.dataset import pseudo_collate
+
+    pipeline = _inference_pipeline(model.cfg)
+    out: list[ImagePredictions] = []
+    for start in range(0, len(paths), batch_size):
+        batch = []
+        for i, path in enumerate(paths[start:start + batch_size]):
+            if not Path(path).is_file():
+                raise DetectionTrainingError(f"{path}: image not found")
+            try:
+                batch.append(pipeline(dict(img_path=str(path), img_id=start + i)))
+            except Exception as e:
+                raise DetectionTrainingError(f"{path}: cannot read the image ({e})") from e
+        samples = model.test_step(pseudo_collate(batch))
+        out.extend(from_det_data_sample(s, Path(p).name) for s, p in zip(samples, paths[start:start + batch_size],
+                                                                          strict=True))
+        if progress:
+            progress(len(batch))
+    return out
+
+
+def write_fold_files(coco: dict, folds: pd.DataFrame, fold: int, classes: list[str], folder: Path) -> tuple[Path, Path]:
+    """Write the fold's train.json / val.json (COCO) into `folder`; return their paths."""
+    check_classes(coco, classes, "train.json")
+    train, val = split_annotations(coco, folds, fold)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / "train.json", train)
+    write_json(folder / "val.json", val)
+    return folder / "train.json", folder / "val.json"

@@ -1,0 +1,62 @@
+"""The config builder: mmdet's own configs, resized and made runnable from params."""
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+
+from podium.detection.config import BASE_CONFIGS, build_train_config, load_base_config
+from podium.detection.settings import DetectorTrainConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cfg(**changes) -> DetectorTrainConfig:
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())["train_detector"]
+    return dataclasses.replace(DetectorTrainConfig(**raw), **changes)
+
+
+def _build(model="faster_rcnn", classes=("a", "b", "c"), **changes):
+    return build_train_config(model, _cfg(**changes), list(classes), "img/", "train.json", "val.json", "work", "rep",
+                              seed=1, use_cuda=False, distributed=False)
+
+
+@pytest.mark.parametrize("model", sorted(BASE_CONFIGS))
+def test_every_model_gets_the_class_count_widths_and_no_download(model):
+    config = _build(model, neck_channels=32, base_channels=8, backbone_depth=18)
+    text = config.pretty_text
+    assert "torchvision://" not in text and config.model.backbone.init_cfg is None
+    assert config.model.neck.in_channels == [8, 16, 32, 64] and config.model.neck.out_channels == 32
+    heads = config.model.roi_head.bbox_head if "roi_head" in config.model else [config.model.bbox_head]
+    for head in heads if isinstance(heads, list) else [heads]:
+        assert head.num_classes == 3 and head.in_channels == 32
+    assert config.train_dataloader.dataset.metainfo.classes == ("a", "b", "c")
+
+
+def test_bottleneck_backbones_widen_the_neck_input():
+    assert _build(backbone_depth=50, base_channels=64).model.neck.in_channels == [256, 512, 1024, 2048]
+
+
+def test_two_stage_speed_knobs():
+    config = _build("cascade_rcnn", proposals=50, roi_samples=64, score_thr=0.02)
+    assert config.model.train_cfg.rpn_proposal.max_per_img == 50 and config.model.test_cfg.rpn.max_per_img == 50
+    assert [s.sampler.num for s in config.model.train_cfg.rcnn] == [64, 64, 64]
+    assert config.model.test_cfg.rcnn.score_thr == 0.02
+
+
+def test_training_tricks_become_hooks_and_schedulers():
+    config = _build(ema=True, freeze_backbone_epochs=2, patience=3, schedule="step", epochs=12, grad_clip=5.0,
+                    optimizer="sgd")
+    hooks = {h["type"]: h for h in config.custom_hooks}
+    assert hooks["EarlyStoppingHook"]["patience"] == 3 and hooks["FreezeBackboneHook"]["epochs"] == 2
+    assert "EMAHook" in hooks
+    assert config.default_hooks.checkpoint.save_best == "coco/bbox_mAP"
+    assert config.param_scheduler[1].milestones == [8, 11]
+    assert config.optim_wrapper.clip_grad.max_norm == 5.0 and config.optim_wrapper.optimizer.type == "SGD"
+    assert _build(amp=True).optim_wrapper.type == "OptimWrapper"  # AMP only on CUDA
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(ValueError, match="valid names are"):
+        load_base_config("yolo")
