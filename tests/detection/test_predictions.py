@@ -8,8 +8,13 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 
 from podium.detection.oof import join_oof
-from podium.detection.predictions import (ImagePredictions, PredictionError, from_det_data_sample,
-                                          read_predictions, write_predictions)
+from podium.detection.predictions import (
+    ImagePredictions,
+    PredictionError,
+    from_det_data_sample,
+    read_predictions,
+    write_predictions,
+)
 
 
 def _sample(boxes, scores, labels, shape=(100, 200)):

@@ -23,9 +23,9 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from podium.audio import augment
 from podium.audio.clips import fit_length, read_clip
-from podium.audio.settings import AudioFeatureConfig, AudioTrainConfig
 from podium.audio.features import CHANNELS, create_features
 from podium.audio.models import AudioClassifier, create_network
+from podium.audio.settings import AudioFeatureConfig, AudioTrainConfig
 
 
 class ClipDataset(Dataset):
