@@ -31,7 +31,7 @@ def main() -> None:
     import torch
 
     from podium.detection import config as det_config
-    from podium.detection import predictions, train
+    from podium.detection import predictions, train, tta
     from podium.metrics.detection import coco_map, nan_to_none
 
     coco = read_json(args.merged / "train.json")
@@ -57,7 +57,7 @@ def main() -> None:
     model = train.build_detector(config, checkpoint, device)
     paths = [args.merged / "images" / img["file_name"] for img in val_coco["images"]]
     with tqdm(total=len(paths), desc=f"{args.model} fold {args.fold} OOF", unit="img") as bar:
-        oof = train.predict_images(model, paths, cfg.batch_size, bar.update)
+        oof = tta.predict_view(model, paths, "original", 1.0, cfg.batch_size, bar.update)
     for pred in oof:
         pred.fold = args.fold
     scores = nan_to_none(coco_map(val_coco, oof, classes))

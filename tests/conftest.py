@@ -72,7 +72,13 @@ def _run_stage(name: str, *args: str | Path, check: bool = True) -> subprocess.C
     return result
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
+def write_params():
+    """write_params(folder, **overrides) -> a tiny params.yaml in `folder` (for module-scoped fixtures)."""
+    return write_tiny_params
+
+
+@pytest.fixture(scope="session")
 def run_stage():
     """run_stage(name, *args, check=True): run stages/<name>.py in a subprocess, as dvc.yaml would."""
     return _run_stage

@@ -15,8 +15,9 @@ from typing import Any, Literal
 
 import yaml
 
-from podium.audio.settings import AudioFeatureConfig, AudioTrainConfig
-from podium.detection.settings import DetectorTrainConfig
+from podium.audio.settings import AudioFeatureConfig, AudioPredictConfig, AudioTrainConfig
+from podium.detection.settings import DetectorPredictConfig, DetectorTrainConfig
+from podium.ensemble.settings import EnsembleConfig, SubmitConfig
 from podium.errors import PodiumError
 
 
@@ -91,6 +92,10 @@ SECTIONS: dict[str, type] = {
     "audio_features": AudioFeatureConfig,
     "train_audio": AudioTrainConfig,
     "train_detector": DetectorTrainConfig,
+    "predict_detector": DetectorPredictConfig,
+    "predict_audio": AudioPredictConfig,
+    "ensemble": EnsembleConfig,
+    "submit": SubmitConfig,
 }
 
 # Which params each dvc.yaml stage reads: a section name, or "section.key" for a single shared knob.
@@ -102,6 +107,10 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "evaluate_audio": [],
     "train_detector": ["common.seed", "train_detector"],
     "evaluate_detector": [],
+    "predict_detector": ["predict_detector"],
+    "predict_audio": ["predict_audio"],
+    "tune_ensemble": ["common.seed", "ensemble", "train_detector.models", "train_audio.models"],
+    "submit": ["submit", "split_folds", "train_detector.models", "train_audio.models"],
 }
 
 

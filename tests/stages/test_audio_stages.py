@@ -34,6 +34,13 @@ def test_train_two_folds_then_join_them(tmp_path, tiny_data, params_factory, run
     with torch.no_grad():
         assert model(torch.zeros(2, meta["clip_samples"])).shape == (2, 10)
 
+    run_stage("predict_audio", "--params", params, "--model", "small_cnn", "--fold", 0, "--models", fold0,
+              "--folds", tiny_data / "folds/audio.csv", "--clips", tiny_data / "merged/audio/clips",
+              "--test", tiny_data / "raw/audio/test/clips", "--out", tmp_path / "predictions")
+    test = pd.read_csv(tmp_path / "predictions/test.csv")
+    assert len(test) == 10 and (test.fold == -1).all()
+    assert pd.read_csv(tmp_path / "predictions/oof.csv").fname.tolist() == oof.fname.tolist()
+
     run_stage("evaluate_audio", "--folds", tiny_data / "folds/audio.csv", "--models", tmp_path / "models/small_cnn",
               "--oof", tmp_path / "oof/small_cnn.csv", "--metrics", tmp_path / "reports/small_cnn/cv.json")
     assert len(pd.read_csv(tmp_path / "oof/small_cnn.csv")) == len(folds)

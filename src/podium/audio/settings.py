@@ -42,3 +42,11 @@ class AudioTrainConfig:
     num_workers: int  # DataLoader workers reading clips
     per_model: dict[str, dict[str, Any]]  # per-model differences from the knobs above, e.g. {resnet18: {lr: 0.001}}
 
+
+
+@dataclass(frozen=True)
+class AudioPredictConfig:
+    tta_shifts: list[float]  # seconds; each clip is also scored shifted by these (0.0 = as is)
+    tta_polarity: bool  # also score every view polarity-inverted
+    batch_size: int
+    device: Literal["auto", "cpu", "cuda"]

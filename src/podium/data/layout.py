@@ -50,3 +50,14 @@ def check_layout(root: str | Path) -> list[str]:
         if missing:
             raise LayoutError(f"{root / task}: missing {missing}; see podium.data.layout for the expected files")
     return tasks
+
+
+def list_files(folder: str | Path, suffixes: set[str]) -> list[Path]:
+    """The files in `folder` with one of `suffixes`, sorted by name; an error if there are none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LayoutError(f"{folder}: folder not found")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes)
+    if not files:
+        raise LayoutError(f"{folder}: no files with suffix {sorted(suffixes)}")
+    return files

@@ -35,3 +35,13 @@ class DetectorTrainConfig:
     gpus: int  # processes (one per GPU; on CPU, gloo processes); >1 runs under torchrun
     num_workers: int  # DataLoader workers
     per_model: dict[str, dict[str, Any]]  # per-model differences from the knobs above
+
+
+@dataclass(frozen=True)
+class DetectorPredictConfig:
+    tta_views: list[Literal["original", "hflip", "vflip"]]
+    tta_scales: list[float]  # multipliers of train_detector.image_size
+    tta_merge: Literal["wbf", "nms"]  # how views are fused (mmdet's own TTA can only do NMS)
+    tta_iou_thr: float
+    batch_size: int
+    device: Literal["auto", "cpu", "cuda"]

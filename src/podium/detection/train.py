@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +15,6 @@ import torch
 from mmengine.config import Config
 
 from podium import compat
-from podium.detection.predictions import ImagePredictions, from_det_data_sample
 from podium.errors import PodiumError
 from podium.files import write_json
 
@@ -131,38 +129,6 @@ def build_detector(config: Config, checkpoint: str | Path | None, device: str) -
     return model.to(device).eval()
 
 
-def _inference_pipeline(config: Config):
-    from mmcv.transforms import Compose
-
-    steps = [t for t in config.test_dataloader.dataset.pipeline if t["type"] != "LoadAnnotations"]
-    return Compose(steps)
-
-
-@torch.no_grad()
-def predict_images(model: torch.nn.Module, paths: list[Path], batch_size: int,
-                   progress: Callable[[int], None] | None = None) -> list[ImagePredictions]:
-    """Batched inference: one ImagePredictions per path, boxes in original-image pixels."""
-    from mmengine.dataset import pseudo_collate
-
-    pipeline = _inference_pipeline(model.cfg)
-    out: list[ImagePredictions] = []
-    for start in range(0, len(paths), batch_size):
-        batch = []
-        for i, path in enumerate(paths[start:start + batch_size]):
-            if not Path(path).is_file():
-                raise DetectionTrainingError(f"{path}: image not found")
-            try:
-                batch.append(pipeline(dict(img_path=str(path), img_id=start + i)))
-            except Exception as e:
-                raise DetectionTrainingError(f"{path}: cannot read the image ({e})") from e
-        samples = model.test_step(pseudo_collate(batch))
-        out.extend(from_det_data_sample(s, Path(p).name) for s, p in zip(samples, paths[start:start + batch_size],
-                                                                          strict=True))
-        if progress:
-            progress(len(batch))
-    return out
-
-
 def write_fold_files(coco: dict, folds: pd.DataFrame, fold: int, classes: list[str], folder: Path) -> tuple[Path, Path]:
     """Write the fold's train.json / val.json (COCO) into `folder`; return their paths."""
     check_classes(coco, classes, "train.json")
@@ -171,3 +137,17 @@ def write_fold_files(coco: dict, folds: pd.DataFrame, fold: int, classes: list[s
     write_json(folder / "train.json", train)
     write_json(folder / "val.json", val)
     return folder / "train.json", folder / "val.json"
+
+
+def checkpoint_meta(path: Path) -> dict:
+    """The `meta` podium stores in a detector checkpoint (classes, model, fold)."""
+    if not Path(path).is_file():
+        raise DetectionTrainingError(f"{path}: checkpoint not found; run its train_detector stage")
+    compat.apply()
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise DetectionTrainingError(f"{path}: not a podium detector checkpoint ({e}); retrain it") from e
+    if "meta" not in checkpoint or "classes" not in checkpoint["meta"]:
+        raise DetectionTrainingError(f"{path}: not a podium detector checkpoint (no meta.classes); retrain it")
+    return checkpoint["meta"]

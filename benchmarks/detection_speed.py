@@ -1,0 +1,108 @@
+"""Detection speed on this machine: training images/s (train_step on a batch) and inference images/s
+(podium's batched `predict_view`) for each model, next to mmdet's own `DetInferencer` on the same
+checkpoint and images, in one run. Sizes are the default params' (image_size, widths, batch size).
+
+    .venv/bin/python benchmarks/detection_speed.py [--images 32] [--steps 5] [--models vfnet ...]
+"""
+
+import argparse
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import yaml
+
+from podium import compat
+from podium.detection.config import build_train_config
+from podium.detection.settings import DetectorTrainConfig
+from podium.detection.train import build_detector
+from podium.detection.tta import predict_view
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSES = ["circle", "square", "triangle", "star", "cross"]
+
+
+def train_images_per_second(model, cfg: DetectorTrainConfig, steps: int) -> float:
+    from mmdet.structures import DetDataSample
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.structures import InstanceData
+
+    size, batch = cfg.image_size, cfg.batch_size
+    rng = np.random.default_rng(0)
+    samples = []
+    for _ in range(batch):
+        sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size), scale_factor=(1, 1),
+                                             pad_shape=(size, size), batch_input_shape=(size, size)))
+        xy = rng.uniform(0, size * 0.6, (4, 2))
+        wh = rng.uniform(size * 0.1, size * 0.35, (4, 2))
+        sample.gt_instances = InstanceData(bboxes=torch.tensor(np.hstack([xy, xy + wh]), dtype=torch.float32),
+                                           labels=torch.tensor(rng.integers(0, len(CLASSES), 4)))
+        samples.append(sample)
+    data = dict(inputs=[torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(batch)],
+                data_samples=samples)
+    optim = build_optim_wrapper(model, dict(optimizer=dict(type="AdamW", lr=1e-4)))
+    model.train()
+    model.train_step(data, optim)  # warm-up
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_step(data, optim)
+    return steps * batch / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--models", nargs="+", default=["vfnet", "cascade_rcnn", "faster_rcnn"])
+    args = parser.parse_args()
+    from mmdet.apis import DetInferencer
+
+    compat.apply()
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())["train_detector"]
+    cfg = dataclasses.replace(DetectorTrainConfig(**raw), device="cpu")
+    tmp = Path(tempfile.mkdtemp())
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(args.images):
+        paths.append(tmp / f"{i}.png")
+        cv2.imwrite(str(paths[-1]), rng.integers(0, 255, (256, 256, 3), dtype=np.uint8))
+    rows = []
+    for name in args.models:
+        config = build_train_config(name, cfg, CLASSES, str(tmp), "x.json", "y.json", str(tmp / "work"),
+                                    str(tmp / "rep"), 0, use_cuda=False, distributed=False)
+        model = build_detector(config, None, "cpu")
+        checkpoint = tmp / f"{name}.pth"
+        torch.save({"state_dict": model.state_dict(), "meta": {"dataset_meta": {"classes": CLASSES}}}, checkpoint)
+        config_path = tmp / f"{name}.py"
+        config.dump(str(config_path))
+        train_ips = train_images_per_second(build_detector(config, None, "cpu"), cfg, args.steps)
+        model.eval()
+        predict_view(model, paths[: cfg.batch_size], "original", 1.0, cfg.batch_size)  # warm-up
+        start = time.perf_counter()
+        ours = predict_view(model, paths, "original", 1.0, cfg.batch_size)
+        ours_ips = len(paths) / (time.perf_counter() - start)
+        inferencer = DetInferencer(model=str(config_path), weights=str(checkpoint), device="cpu", show_progress=False)
+        inferencer(str(paths[0]), return_datasamples=True, no_save_pred=True)  # warm-up
+        start = time.perf_counter()
+        theirs = inferencer([str(p) for p in paths], batch_size=cfg.batch_size, return_datasamples=True,
+                            no_save_pred=True)["predictions"]
+        theirs_ips = len(paths) / (time.perf_counter() - start)
+        same = all(np.allclose(a.boxes, b.pred_instances.bboxes.numpy(), atol=1e-3)
+                   for a, b in zip(ours, theirs, strict=True))
+        rows.append((name, train_ips, ours_ips, theirs_ips, same))
+    print(f"CPU, {torch.get_num_threads()} threads; image_size {cfg.image_size} (inputs 256 px), "
+          f"batch {cfg.batch_size}, "
+          f"ResNet-{cfg.backbone_depth} base {cfg.base_channels}, FPN {cfg.neck_channels}; {args.images} images")
+    print(f"{'model':13} {'train img/s':>11} {'podium infer img/s':>19} {'DetInferencer img/s':>20} {'ratio':>6} "
+          f"{'same boxes':>10}")
+    for name, train_ips, ours_ips, theirs_ips, same in rows:
+        print(f"{name:13} {train_ips:11.1f} {ours_ips:19.1f} {theirs_ips:20.1f} {ours_ips / theirs_ips:5.2f}x "
+              f"{str(same):>10}")
+
+
+if __name__ == "__main__":
+    main()

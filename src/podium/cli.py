@@ -1,0 +1,88 @@
+"""`podium diff A.csv B.csv` (what changed between two submissions) and `podium validate SUB.csv`
+(the checks `submit` runs, on any submission file).
+
+    podium diff submissions/detection.csv old/detection.csv --raw data/raw
+    podium validate submissions/audio.csv --raw data/raw
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from podium.data.layout import IMAGE_SUFFIXES, list_files
+from podium.errors import PodiumError
+from podium.files import read_json
+from podium.submission import diff_audio, diff_detection, parse_detection, validate_audio, validate_detection
+from podium.submission.leaderboard import image_sizes
+
+
+def _kind(table: pd.DataFrame, path: Path) -> str:
+    if list(table.columns) == ["image_id", "PredictionString"]:
+        return "detection"
+    if list(table.columns) == ["fname", "label"]:
+        return "audio"
+    raise PodiumError(f"{path}: columns {list(table.columns)} are neither detection (image_id,PredictionString) "
+                      "nor audio (fname,label)")
+
+
+def _detection_context(raw: Path) -> tuple[list[str], dict]:
+    coco = read_json(raw / "detection/train/annotations.json")
+    classes = [c["name"] for c in coco["categories"]]
+    return classes, image_sizes(list_files(raw / "detection/test/images", IMAGE_SUFFIXES))
+
+
+def _read(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, keep_default_na=False)
+    except FileNotFoundError:
+        raise PodiumError(f"{path}: file not found") from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="podium", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    diff = sub.add_parser("diff", help="compare two submissions of the same task")
+    diff.add_argument("a", type=Path)
+    diff.add_argument("b", type=Path)
+    diff.add_argument("--raw", type=Path, default=Path("data/raw"), help="competition data (classes, image sizes)")
+    diff.add_argument("--iou", type=float, default=0.5, help="IoU for two boxes to count as the same object")
+    diff.add_argument("--score", type=float, default=0.3, help="ignore boxes scoring below this")
+    check = sub.add_parser("validate", help="check a submission against the sample submission")
+    check.add_argument("submission", type=Path)
+    check.add_argument("--raw", type=Path, default=Path("data/raw"))
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "diff":
+            a, b = _read(args.a), _read(args.b)
+            if _kind(a, args.a) != _kind(b, args.b):
+                raise PodiumError(f"{args.a} and {args.b} are submissions of different tasks")
+            if _kind(a, args.a) == "audio":
+                result = diff_audio(a, b)
+            else:
+                classes, sizes = _detection_context(args.raw)
+                result = diff_detection(parse_detection(a, classes, sizes), parse_detection(b, classes, sizes),
+                                        args.iou, args.score)
+            print(json.dumps(result, indent=2))
+        else:
+            table = _read(args.submission)
+            kind = _kind(table, args.submission)
+            sample = _read(args.raw / kind / "sample_submission.csv")
+            if kind == "audio":
+                labels = sorted(pd.read_csv(args.raw / "audio/train/labels.csv").label.unique())
+                validate_audio(table, sample, labels)
+            else:
+                classes, sizes = _detection_context(args.raw)
+                validate_detection(table, sample, classes, sizes)
+            print(f"{args.submission}: valid {kind} submission, {len(table)} rows")
+    except PodiumError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""tune_ensemble and submit on hand-made prediction files for the tiny competition: perfect detections and
+one-hot probabilities must score a perfect local leaderboard; a broken set must stop with its file named."""
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from podium.detection.predictions import ImagePredictions, write_predictions
+
+
+def _truth_predictions(coco, noise=0.0):
+    by_image = {img["id"]: [] for img in coco["images"]}
+    for a in coco["annotations"]:
+        by_image[a["image_id"]].append(a)
+    out = []
+    for img in coco["images"]:
+        anns = by_image[img["id"]]
+        boxes = [[a["bbox"][0] + noise, a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]]
+                 for a in anns]
+        out.append(ImagePredictions(img["file_name"], img["width"], img["height"], boxes, [0.9] * len(anns),
+                                    [a["category_id"] - 1 for a in anns]))
+    return out
+
+
+@pytest.fixture
+def predictions(tmp_path, tiny_data):
+    root = tmp_path / "predictions"
+    coco = json.loads((tiny_data / "merged/detection/train.json").read_text())
+    test = json.loads((tiny_data / "raw/detection/test_labels.json").read_text())
+    classes = [c["name"] for c in coco["categories"]]
+    folds = pd.read_csv(tiny_data / "folds/detection.csv")
+    for model, noise in (("vfnet", 0.0), ("faster_rcnn", 1.0)):
+        for fold in (0, 1):
+            names = set(folds.file_name[folds.fold == fold])
+            oof = [p for p in _truth_predictions(coco, noise) if p.file_name in names]
+            for p in oof:
+                p.fold = fold
+            out = root / f"detection/{model}/fold{fold}"
+            write_predictions(out / "oof.json", classes, oof, {"model": model, "fold": fold})
+            write_predictions(out / "test.json", classes, _truth_predictions(test, noise),
+                              {"model": model, "fold": fold})
+    audio = pd.read_csv(tiny_data / "folds/audio.csv")
+    test_audio = pd.read_csv(tiny_data / "raw/audio/test_labels.csv")
+    words = sorted(audio.label.unique())
+    for fold in (0, 1):
+        out = root / f"audio/small_cnn/fold{fold}"
+        out.mkdir(parents=True)
+        val = audio[audio.fold == fold]
+        for name, table in (("oof", val.assign(fold=fold)), ("test", test_audio.assign(fold=-1))):
+            probs = pd.DataFrame({f"p_{w}": (table.label == w).astype(float) for w in words})
+            pd.concat([table[["fname", "label", "fold"]].reset_index(drop=True), probs.reset_index(drop=True)],
+                      axis=1).to_csv(out / f"{name}.csv", index=False)
+    return root
+
+
+def _params(params_factory):
+    return params_factory(train_detector={"models": ["vfnet", "faster_rcnn"]}, ensemble={"tune_trials": 3,
+                                                                                        "workers": 1})
+
+
+def test_tune_then_submit_scores_perfect_predictions_perfectly(tmp_path, tiny_data, predictions, params_factory,
+                                                                run_stage):
+    params = _params(params_factory)
+    run_stage("tune_ensemble", "--params", params, "--predictions", predictions, "--folds", tiny_data / "folds",
+              "--merged", tiny_data / "merged", "--out", tmp_path / "ensemble.json", "--metrics", tmp_path / "oof.json")
+    report = json.loads((tmp_path / "oof.json").read_text())
+    assert report["detection"]["single"]["vfnet"] == pytest.approx(1.0)
+    assert report["audio"]["tuned"] == pytest.approx(1.0)
+    run_stage("submit", "--params", params, "--predictions", predictions, "--ensemble", tmp_path / "ensemble.json",
+              "--oof_report", tmp_path / "oof.json", "--raw", tiny_data / "raw", "--out", tmp_path / "submissions",
+              "--metrics", tmp_path / "lb.json")
+    board = json.loads((tmp_path / "lb.json").read_text())
+    assert board["detection"]["single"]["vfnet-0"] == pytest.approx(1.0, abs=1e-3)
+    assert board["detection"]["submission"] > 0.9 and board["audio"]["submission"] == 1.0
+    sub = pd.read_csv(tmp_path / "submissions/detection.csv", keep_default_na=False)
+    sample = pd.read_csv(tiny_data / "raw/detection/sample_submission.csv", keep_default_na=False)
+    assert sub.image_id.tolist() == sample.image_id.tolist()
+    manifest = json.loads((tmp_path / "submissions/audio.manifest.json").read_text())
+    assert manifest["models"] == ["small_cnn"] and manifest["folds"] == [0, 1] and len(manifest["params_sha256"]) == 64
+
+
+def test_a_prediction_file_from_the_wrong_fold_stops_submit(tmp_path, tiny_data, predictions, params_factory,
+                                                             run_stage):
+    params = _params(params_factory)
+    run_stage("tune_ensemble", "--params", params, "--predictions", predictions, "--folds", tiny_data / "folds",
+              "--merged", tiny_data / "merged", "--out", tmp_path / "e.json", "--metrics", tmp_path / "o.json")
+    shutil.copy(predictions / "detection/vfnet/fold0/test.json", predictions / "detection/vfnet/fold1/test.json")
+    result = run_stage("submit", "--params", params, "--predictions", predictions, "--ensemble", tmp_path / "e.json",
+                       "--oof_report", tmp_path / "o.json", "--raw", tiny_data / "raw", "--out", tmp_path / "sub",
+                       "--metrics", tmp_path / "lb.json", check=False)
+    assert result.returncode == 2
+    assert "fold1/test.json: made by vfnet fold 0, not vfnet fold 1" in result.stderr
+    assert not (tmp_path / "sub").exists() and not (tmp_path / "lb.json").exists()
+
+
+def test_cli_validates_and_diffs_submissions(tmp_path, tiny_data, predictions, params_factory, run_stage, capsys):
+    from podium.cli import main
+
+    params = _params(params_factory)
+    run_stage("tune_ensemble", "--params", params, "--predictions", predictions, "--folds", tiny_data / "folds",
+              "--merged", tiny_data / "merged", "--out", tmp_path / "e.json", "--metrics", tmp_path / "o.json")
+    run_stage("submit", "--params", params, "--predictions", predictions, "--ensemble", tmp_path / "e.json",
+              "--oof_report", tmp_path / "o.json", "--raw", tiny_data / "raw", "--out", tmp_path / "sub",
+              "--metrics", tmp_path / "lb.json")
+    main(["validate", str(tmp_path / "sub/detection.csv"), "--raw", str(tiny_data / "raw")])
+    assert "valid detection submission, 4 rows" in capsys.readouterr().out
+    main(["diff", str(tmp_path / "sub/audio.csv"), str(tmp_path / "sub/audio.csv"), "--raw", str(tiny_data / "raw")])
+    assert json.loads(capsys.readouterr().out)["agreement"] == 1.0
+    broken = pd.read_csv(tmp_path / "sub/audio.csv").iloc[1:]
+    broken.to_csv(tmp_path / "broken.csv", index=False)
+    with pytest.raises(SystemExit):
+        main(["validate", str(tmp_path / "broken.csv"), "--raw", str(tiny_data / "raw")])
+    assert "missing" in capsys.readouterr().err
