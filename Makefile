@@ -21,5 +21,10 @@ test-slow: setup
 lint: setup
 	ruff check src stages tests benchmarks
 
-clean:
-	rm -rf data/raw data/merged data/folds data/.download-cache
+bench: setup
+	python benchmarks/audio_features.py
+	python benchmarks/detection_speed.py
+	python benchmarks/fusion_speed.py
+
+clean:  # every pipeline output (DVC's cache in .dvc/cache is kept: `dvc checkout` restores them)
+	rm -rf data/raw data/merged data/folds data/.download-cache models work oof predictions ensemble

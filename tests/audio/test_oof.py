@@ -21,7 +21,7 @@ def test_join_covers_each_validation_clip_once():
     ({0: part(["a", "b"], 0)}, r"no OOF predictions for fold\(s\) \[1\]"),
     ({0: part(["a", "b"], 0), 1: part(["c"], 1)}, "have no OOF prediction"),
     ({0: part(["a", "b", "c"], 0), 1: part(["c", "d"], 1)}, "predicted more than once"),
-    ({0: part(["a", "b"], 0), 1: part(["c", "d", "x"], 1)}, "not validation clips"),
+    ({0: part(["a", "b"], 0), 1: part(["c", "d", "x"], 1)}, "not validation samples"),
     ({0: part(["a", "c"], 0), 1: part(["b", "d"], 1)}, "wrong fold"),
 ])
 def test_join_rejects_gaps_doubles_and_strays(parts, message):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from podium.data.folds import check_coverage
 from podium.errors import PodiumError
 
 PROB_PREFIX = "p_"
@@ -39,15 +40,6 @@ def join_oof(parts: dict[int, pd.DataFrame], folds: pd.DataFrame, where: str) ->
     if len({tuple(c) for c in class_lists.values()}) > 1:
         raise OOFError(f"{where}: folds were trained on different class lists {class_lists}; retrain them")
     joined = pd.concat([parts[k] for k in expected_folds], ignore_index=True)
-    if dup := sorted(joined.fname[joined.fname.duplicated()].unique()):
-        raise OOFError(f"{where}: {len(dup)} clip(s) predicted more than once, e.g. {dup[:5]}")
-    want = folds[folds.fold >= 0].set_index("fname").fold
-    got = joined.set_index("fname").fold
-    if missing := sorted(set(want.index) - set(got.index)):
-        raise OOFError(f"{where}: {len(missing)} training clip(s) have no OOF prediction, e.g. {missing[:5]}")
-    if extra := sorted(set(got.index) - set(want.index)):
-        raise OOFError(f"{where}: {len(extra)} OOF clip(s) are not validation clips, e.g. {extra[:5]}")
-    if wrong := sorted(f for f in want.index if want[f] != got[f]):
-        raise OOFError(f"{where}: {len(wrong)} clip(s) predicted by the wrong fold, e.g. {wrong[:5]}; "
-                         "the folds changed since training: rerun the training stages")
+    expected = dict(zip(folds.fname[folds.fold >= 0], folds.fold[folds.fold >= 0], strict=True))
+    check_coverage(list(zip(joined.fname, joined.fold, strict=True)), expected, where, OOFError)
     return joined
