@@ -18,9 +18,9 @@ import yaml
 
 from podium import compat
 from podium.detection.config import build_train_config
-from podium.detection.settings import DetectorTrainConfig
 from podium.detection.train import build_detector
 from podium.detection.tta import predict_view
+from podium.settings import DetectorTrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["circle", "square", "triangle", "star", "cross"]

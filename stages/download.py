@@ -9,7 +9,10 @@ import dataclasses
 import os
 from pathlib import Path
 
-from podium import data, stage
+from podium import stage
+from podium.data.download import fetch_url, install_tree, kaggle_download, write_manifest, write_synthetic
+from podium.data.layout import check_layout
+from podium.files import atomic_dir
 from podium.params import load_stage_params, to_dict
 
 
@@ -18,22 +21,22 @@ def main() -> None:
     p = load_stage_params(args.params, "download")
     common, dl = p["common"], p["download"]
     cache = args.out.parent / ".download-cache"  # partial downloads survive a failed run, to be resumed
-    with data.atomic_dir(args.out) as out:
+    with atomic_dir(args.out) as out:
         if dl.source == "synthetic":
             sizes = {k: v for k, v in dataclasses.asdict(dl).items()
                      if k not in ("source", "local_path", "url", "sha256", "kaggle_competition")}
-            data.write_synthetic(out, seed=common.seed, sample_rate=common.sample_rate,
+            write_synthetic(out, seed=common.seed, sample_rate=common.sample_rate,
                                  clip_seconds=common.clip_seconds, **sizes)
         elif dl.source == "local":
-            data.install_tree(Path(dl.local_path), out)
+            install_tree(Path(dl.local_path), out)
         elif dl.source == "url":
-            archive = data.fetch_url(dl.url, cache / Path(dl.url.split("?")[0]).name, dl.sha256)
-            data.install_tree(archive, out)
+            archive = fetch_url(dl.url, cache / Path(dl.url.split("?")[0]).name, dl.sha256)
+            install_tree(archive, out)
         else:
-            archive = data.kaggle_download(dl.kaggle_competition, cache, os.environ, Path.home())
-            data.install_tree(archive, out)
-        data.check_layout(out)
-        data.write_manifest(out, dl.source, {name: to_dict(section) for name, section in p.items()})
+            archive = kaggle_download(dl.kaggle_competition, cache, os.environ, Path.home())
+            install_tree(archive, out)
+        check_layout(out)
+        write_manifest(out, dl.source, {name: to_dict(section) for name, section in p.items()})
 
 
 if __name__ == "__main__":

@@ -11,8 +11,19 @@ import csv
 
 from tqdm import tqdm
 
-from podium import data, stage
-from podium.files import read_json, write_json
+from podium import stage
+from podium.data.external import (
+    COMPETITION,
+    DETECTION_READERS,
+    MergeError,
+    merge_audio,
+    merge_detection,
+    read_audio_csv,
+    read_audio_folders,
+    read_coco,
+)
+from podium.data.layout import check_layout
+from podium.files import atomic_dir, read_json, write_json
 from podium.params import load_stage_params, to_dict
 
 
@@ -20,28 +31,28 @@ def main() -> None:
     args = stage.parse_paths(__doc__, "params", "raw", "external", "out")
     p = load_stage_params(args.params, "merge_external")
     common, cfg = p["common"], p["merge_external"]
-    tasks = data.check_layout(args.raw)
+    tasks = check_layout(args.raw)
     report = {"params": {k: to_dict(v) for k, v in p.items()}}
-    with data.atomic_dir(args.out) as out:
+    with atomic_dir(args.out) as out:
         if "detection" in tasks:
             raw = args.raw / "detection/train"
             classes = [c["name"] for c in read_json(raw / "annotations.json")["categories"]]
-            externals = [data.DETECTION_READERS[s.format](args.external / s.path, args.external / s.images,
+            externals = [DETECTION_READERS[s.format](args.external / s.path, args.external / s.images,
                                                           s.name, s.classes) for s in cfg.detection_sources]
-            coco, rep = data.merge_detection(
-                data.read_coco(raw / "annotations.json", raw / "images", data.COMPETITION, None),
+            coco, rep = merge_detection(
+                read_coco(raw / "annotations.json", raw / "images", COMPETITION, None),
                 (sample for ext in externals for sample in ext), classes, out / "detection",
                 progress=lambda it: tqdm(it, desc="merging images", unit="img"))
             write_json(out / "detection/train.json", coco)
             report["detection"] = rep.as_dict()
         if "audio" in tasks:
             raw = args.raw / "audio/train"
-            samples = [data.read_audio_csv(raw / "labels.csv", data.COMPETITION, None, "fname", raw / "clips")]
+            samples = [read_audio_csv(raw / "labels.csv", COMPETITION, None, "fname", raw / "clips")]
             for s in cfg.audio_sources:
-                samples.append(data.read_audio_folders(args.external / s.path, s.name, s.labels)
+                samples.append(read_audio_folders(args.external / s.path, s.name, s.labels)
                                if s.format == "folders" else
-                               data.read_audio_csv(args.external / s.path, s.name, s.labels))
-            rows, rep = data.merge_audio((x for it in samples for x in it), common.sample_rate, out / "audio",
+                               read_audio_csv(args.external / s.path, s.name, s.labels))
+            rows, rep = merge_audio((x for it in samples for x in it), common.sample_rate, out / "audio",
                                          progress=lambda it: tqdm(it, desc="merging clips", unit="clip"))
             with open(out / "audio/train.csv", "w", newline="") as f:
                 writer = csv.DictWriter(f, ["fname", "label", "source", "group", "orig_file"])
@@ -52,7 +63,7 @@ def main() -> None:
         for b in bad:
             print(f"bad sample: {b['source']}/{b['file']}: {b['reason']}")
         if bad and cfg.on_bad_sample == "fail":
-            raise data.MergeError(f"{len(bad)} bad sample(s) (listed above); fix or remove them, or set "
+            raise MergeError(f"{len(bad)} bad sample(s) (listed above); fix or remove them, or set "
                                   "merge_external.on_bad_sample: drop in params.yaml to skip them")
         write_json(out / "report.json", report)
 

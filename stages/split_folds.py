@@ -8,8 +8,10 @@ Writes: --out (data/folds): detection.csv (file_name,source,group,fold), audio.c
 
 import pandas as pd
 
-from podium import data, stage
-from podium.files import read_json, write_json
+from podium import stage
+from podium.data.folds import assign_folds, detection_strata, fold_summary
+from podium.data.layout import COMPETITION
+from podium.files import atomic_dir, read_json, write_json
 from podium.params import load_stage_params, to_dict
 
 
@@ -18,7 +20,7 @@ def main() -> None:
     p = load_stage_params(args.params, "split_folds")
     seed, cfg = p["common.seed"], p["split_folds"]
     summary = {"params": {k: to_dict(v) for k, v in p.items()}}
-    with data.atomic_dir(args.out) as out:
+    with atomic_dir(args.out) as out:
         if (args.merged / "detection/train.json").exists():
             coco = read_json(args.merged / "detection/train.json")
             names = {c["id"]: c["name"] for c in coco["categories"]}
@@ -26,22 +28,22 @@ def main() -> None:
             for ann in coco["annotations"]:
                 labels[ann["image_id"]].append(names[ann["category_id"]])
             table = pd.DataFrame([{k: img[k] for k in ("file_name", "source", "group")} for img in coco["images"]])
-            strata = data.detection_strata([labels[img["id"]] for img in coco["images"]])
-            table["fold"] = data.assign_folds(strata, table.group.tolist(), _train_only(table, cfg),
+            strata = detection_strata([labels[img["id"]] for img in coco["images"]])
+            table["fold"] = assign_folds(strata, table.group.tolist(), _train_only(table, cfg),
                                               len(cfg.folds), seed)
             table.to_csv(out / "detection.csv", index=False)
-            summary["detection"] = data.fold_summary(table.fold.to_numpy(), [s.split("|")[0] for s in strata])
+            summary["detection"] = fold_summary(table.fold.to_numpy(), [s.split("|")[0] for s in strata])
         if (args.merged / "audio/train.csv").exists():
             table = pd.read_csv(args.merged / "audio/train.csv").drop(columns=["orig_file"])
-            table["fold"] = data.assign_folds(table.label.tolist(), table.group.tolist(), _train_only(table, cfg),
+            table["fold"] = assign_folds(table.label.tolist(), table.group.tolist(), _train_only(table, cfg),
                                               len(cfg.folds), seed)
             table.to_csv(out / "audio.csv", index=False)
-            summary["audio"] = data.fold_summary(table.fold.to_numpy(), table.label.tolist())
+            summary["audio"] = fold_summary(table.fold.to_numpy(), table.label.tolist())
         write_json(out / "summary.json", summary)
 
 
 def _train_only(table: pd.DataFrame, cfg) -> list[bool]:
-    return ((table.source != data.COMPETITION) & cfg.external_train_only).tolist()
+    return ((table.source != COMPETITION) & cfg.external_train_only).tolist()
 
 
 if __name__ == "__main__":

@@ -42,12 +42,13 @@ def main() -> None:
     config = det_config.build_train_config(
         args.model, cfg, classes, str(args.merged / "images") + "/", str(args.work / "data/train.json"),
         str(args.work / "data/val.json"), str(args.work), str(args.reports / "live"), seed, use_cuda, world > 1)
-    config.data_digest = train.fingerprint(type(config)({"train": train_coco, "val": val_coco}))
-    resume = train.prepare_work_dir(args.work, config) if rank == 0 else False
+    config.data_digest = train.data_digest(train_coco, val_coco)  # same config, other folds: no resume
     if rank == 0:
+        train.prepare_work_dir(args.work, config)  # empties it unless it holds this very run, interrupted
         train.write_fold_files(coco, folds, args.fold, classes, args.work / "data")
     if world > 1:
         torch.distributed.barrier()
+    resume = (args.work / "last_checkpoint").exists()
     checkpoint = None
     if cfg.epochs > 0:
         _, checkpoint = train.run_training(config, resume)

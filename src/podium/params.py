@@ -15,74 +15,20 @@ from typing import Any, Literal
 
 import yaml
 
-from podium.audio.settings import AudioFeatureConfig, AudioPredictConfig, AudioTrainConfig
-from podium.detection.settings import DetectorPredictConfig, DetectorTrainConfig
-from podium.ensemble.settings import EnsembleConfig, SubmitConfig
-from podium.errors import PodiumError
-
-
-class ParamsError(PodiumError, ValueError):
-    """params.yaml does not match what podium expects."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Common:
-    seed: int
-    sample_rate: int  # Hz; every clip is resampled to this rate, mono
-    clip_seconds: float  # every clip is padded/cropped to this length
-
-
-@dataclasses.dataclass(frozen=True)
-class Download:
-    source: Literal["synthetic", "local", "url", "kaggle"]
-    local_path: str
-    url: str
-    sha256: str
-    kaggle_competition: str
-    detection_train_images: int
-    detection_test_images: int
-    image_size: int
-    max_objects: int
-    empty_fraction: float
-    audio_train_per_word: int
-    audio_test_per_word: int
-    unseen_voice_fraction: float
-    noise_clips: int
-
-
-@dataclasses.dataclass(frozen=True)
-class DetectionSource:
-    name: str
-    format: Literal["coco", "csv", "yolo"]
-    path: str  # annotation file (coco, csv) or labels folder (yolo), relative to the external data folder
-    images: str  # image folder, relative to the external data folder
-    classes: dict[str, str]  # the source's class name -> the competition's class name; unlisted are bad
-
-
-@dataclasses.dataclass(frozen=True)
-class AudioSource:
-    name: str
-    format: Literal["folders", "csv"]
-    path: str  # root folder (folders) or CSV file (csv), relative to the external data folder
-    labels: dict[str, str]  # the source's label -> the competition's label; unlisted labels are skipped
-
-
-@dataclasses.dataclass(frozen=True)
-class MergeExternal:
-    on_bad_sample: Literal["drop", "fail"]
-    detection_sources: list[DetectionSource]
-    audio_sources: list[AudioSource]
-
-
-@dataclasses.dataclass(frozen=True)
-class SplitFolds:
-    folds: list[int]  # 0..K-1; a list (not K) so dvc.yaml's matrix can expand one training stage per fold
-    external_train_only: bool  # external samples get fold -1: always trained on, never validated
-
-    def __post_init__(self):
-        if len(self.folds) < 2 or self.folds != list(range(len(self.folds))):
-            raise ParamsError(f"split_folds.folds must be [0, 1, ..., K-1] with K >= 2, got {self.folds}")
-
+from podium.settings import (
+    AudioFeatureConfig,
+    AudioPredictConfig,
+    AudioTrainConfig,
+    Common,
+    DetectorPredictConfig,
+    DetectorTrainConfig,
+    Download,
+    EnsembleConfig,
+    MergeExternal,
+    ParamsError,
+    SplitFolds,
+    SubmitConfig,
+)
 
 SECTIONS: dict[str, type] = {
     "common": Common,

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from podium.detection.config import BASE_CONFIGS, build_train_config, load_base_config
-from podium.detection.settings import DetectorTrainConfig
+from podium.settings import DetectorTrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -25,7 +25,7 @@ from podium.audio import augment
 from podium.audio.clips import fit_length, read_clip
 from podium.audio.features import CHANNELS, create_features
 from podium.audio.models import AudioClassifier, create_network
-from podium.audio.settings import AudioFeatureConfig, AudioTrainConfig
+from podium.settings import AudioFeatureConfig, AudioTrainConfig
 
 
 class ClipDataset(Dataset):

@@ -10,7 +10,6 @@ from podium.data.download import (
     write_synthetic,
 )
 from podium.data.external import (
-    COMPETITION,
     DETECTION_READERS,
     BadSample,
     MergeError,
@@ -22,7 +21,7 @@ from podium.data.external import (
     read_coco,
 )
 from podium.data.folds import TRAIN_ONLY, assign_folds, detection_strata, fold_summary
-from podium.data.layout import LayoutError, check_layout
+from podium.data.layout import COMPETITION, LayoutError, check_layout
 from podium.files import atomic_dir
 
 __all__ = [

@@ -19,11 +19,9 @@ import cv2
 import numpy as np
 
 from podium.audio.clips import AudioError, read_clip, write_clip
-from podium.data.layout import AUDIO_SUFFIXES, IMAGE_SUFFIXES
+from podium.data.layout import AUDIO_SUFFIXES, COMPETITION, IMAGE_SUFFIXES
 from podium.errors import PodiumError
 from podium.files import link_or_copy, read_json, sha256_file
-
-COMPETITION = "competition"
 
 
 @dataclass(frozen=True)

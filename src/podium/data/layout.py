@@ -30,6 +30,7 @@ OPTIONAL = {
     "detection": ["test_labels.json"],
     "audio": ["test_labels.csv", "noise"],
 }
+COMPETITION = "competition"  # the `source` of the competition's own samples (external ones carry their name)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -59,6 +60,11 @@ def fingerprint(config: Config) -> str:
     for key in ("work_dir", "resume", "launcher", "visualizer"):
         cfg.pop(key, None)
     return hashlib.sha256(repr(sorted(cfg.items(), key=lambda kv: kv[0])).encode()).hexdigest()[:16]
+
+
+def data_digest(*objects) -> str:
+    """A digest of JSON-able data (the fold's annotations), stored in the config so `fingerprint` sees it."""
+    return hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def prepare_work_dir(work_dir: Path, config: Config) -> bool:

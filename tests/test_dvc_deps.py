@@ -1,0 +1,79 @@
+"""dvc.yaml names every podium module a stage runs as a dependency, so a code change reruns that stage."""
+
+import ast
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+# Plumbing every stage shares (argument parsing, the params schema, atomic writes, error types) and the
+# packages' re-exporting __init__ files: not listed per stage, or every edit would rerun the whole pipeline.
+PLUMBING = {"params.py", "settings.py", "stage.py", "files.py", "errors.py", "__init__.py"}
+
+
+def _file(name: str) -> Path | None:
+    base = SRC.joinpath(*name.split("."))
+    if (base / "__init__.py").exists():
+        return base / "__init__.py"
+    return base.with_suffix(".py") if base.with_suffix(".py").exists() else None
+
+
+def _reexports(package_init: Path) -> dict[str, str]:
+    """name -> the module an __init__ re-exports it from."""
+    out = {}
+    for node in ast.walk(ast.parse(package_init.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            out.update({a.asname or a.name: node.module for a in node.names})
+    return out
+
+
+def _imports(path: Path) -> set[str]:
+    """Modules `path` takes code from; names taken from a package resolve to the module defining them."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("podium")}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("podium"):
+            target = _file(node.module)
+            if target is not None and target.name == "__init__.py":
+                exports = _reexports(target)
+                for a in node.names:
+                    sub = f"{node.module}.{a.name}"
+                    sub_file = _file(sub)
+                    if sub_file is not None and sub_file.name == "__init__.py":  # a whole package: all it exports
+                        found |= set(_reexports(sub_file).values())
+                    found.add(sub if sub_file else exports.get(a.name, node.module))
+            else:
+                found.add(node.module)
+    return found
+
+
+def podium_files(script: Path) -> set[Path]:
+    """Every podium source file whose code `script` runs, transitively (imports inside functions too;
+    a package's __init__ counts only for what it defines itself)."""
+    seen: set[Path] = set()
+    todo = [script]
+    while todo:
+        for name in _imports(todo.pop()):
+            path = _file(name)
+            if path is not None and path not in seen:
+                seen.add(path)
+                if path.name != "__init__.py":
+                    todo.append(path)
+    return seen
+
+
+def test_every_imported_podium_module_is_a_declared_dependency():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    problems = []
+    for name, spec in stages.items():
+        body = spec.get("do", spec)
+        deps = [ROOT / d for d in body.get("deps", []) if "$" not in d or d.startswith("src")]
+        script = ROOT / "stages" / f"{name}.py"
+        for path in sorted(podium_files(script)):
+            if path.name in PLUMBING:
+                continue
+            if not any(path == d or d in path.parents for d in deps):
+                problems.append(f"{name}: {path.relative_to(ROOT)}")
+    assert not problems, "dvc.yaml deps miss modules the stage imports:\n" + "\n".join(problems)
