@@ -187,8 +187,10 @@ def build_train_config(model_name: str, cfg, classes: list[str], images: str, tr
         custom_hooks=hooks,
         env_cfg=dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
                      dist_cfg=dict(backend="nccl" if use_cuda else "gloo")),
+        # DVCLive inside the stage's reports folder; artifact_suffix=() stops mmengine from `dvc add`-ing the
+        # files it finds there on close (they are the stage's declared metrics and plots already).
         visualizer=dict(type="DetLocalVisualizer", name="visualizer", vis_backends=[
-            dict(type="DVCLiveVisBackend", save_dir=reports_dir,
+            dict(type="DVCLiveVisBackend", save_dir=reports_dir, artifact_suffix=(),
                  init_kwargs=dict(save_dvc_exp=False, dvcyaml=False, report=None, cache_images=False))]),
         log_processor=dict(type="LogProcessor", window_size=10, by_epoch=True),
         log_level="INFO",
