@@ -1,9 +1,9 @@
-"""Classification scores: accuracy, macro-F1, per-class recall, confusion matrix."""
+"""Classification scores: accuracy, macro-F1, per-class recall (DVCLive draws the confusion matrix)."""
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, f1_score, recall_score
+from sklearn.metrics import f1_score, recall_score
 
 
 def classification_scores(y_true: list[str], y_pred: list[str], classes: list[str]) -> dict:
@@ -17,7 +17,3 @@ def classification_scores(y_true: list[str], y_pred: list[str], classes: list[st
             "macro_f1": float(f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)),
             "recall": {c: float(r) for c, r in zip(classes, recall, strict=True)}}
 
-
-def confusion(y_true: list[str], y_pred: list[str], classes: list[str]) -> np.ndarray:
-    """(classes, classes) counts, rows = actual, columns = predicted."""
-    return confusion_matrix(y_true, y_pred, labels=classes)
