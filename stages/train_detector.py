@@ -36,6 +36,7 @@ def main() -> None:
 
     coco = read_json(args.merged / "train.json")
     classes = [c["name"] for c in coco["categories"]]
+    train.check_classes(coco, classes, str(args.merged / "train.json"))
     folds = pd.read_csv(args.folds)
     train_coco, val_coco = train.split_annotations(coco, folds, args.fold)
     use_cuda = torch.cuda.is_available()
@@ -45,7 +46,7 @@ def main() -> None:
     config.data_digest = train.data_digest(train_coco, val_coco)  # same config, other folds: no resume
     if rank == 0:
         train.prepare_work_dir(args.work, config)  # empties it unless it holds this very run, interrupted
-        train.write_fold_files(coco, folds, args.fold, classes, args.work / "data")
+        train.write_fold_files(train_coco, val_coco, args.work / "data")
     if world > 1:
         torch.distributed.barrier()
     resume = (args.work / "last_checkpoint").exists()

@@ -68,3 +68,13 @@ def test_join_requires_each_validation_image_once():
         join_oof({0: _fold(["a", "b"], 0), 1: _fold(["b", "c"], 1)}, folds, "m")
     with pytest.raises(PredictionError, match=r"fold\(s\) \[1\]"):
         join_oof({0: _fold(["a"], 0)}, folds, "m")
+
+
+def test_tta_image_reader_names_missing_and_corrupt_files(tmp_path):
+    from podium.detection.tta import read_image
+
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(PredictionError, match="bad.png: unreadable image"):
+        read_image(tmp_path / "bad.png")
+    with pytest.raises(PredictionError, match="gone.png: image not found"):
+        read_image(tmp_path / "gone.png")

@@ -135,10 +135,8 @@ def build_detector(config: Config, checkpoint: str | Path | None, device: str) -
     return model.to(device).eval()
 
 
-def write_fold_files(coco: dict, folds: pd.DataFrame, fold: int, classes: list[str], folder: Path) -> tuple[Path, Path]:
-    """Write the fold's train.json / val.json (COCO) into `folder`; return their paths."""
-    check_classes(coco, classes, "train.json")
-    train, val = split_annotations(coco, folds, fold)
+def write_fold_files(train: dict, val: dict, folder: Path) -> tuple[Path, Path]:
+    """Write a fold's train.json / val.json (COCO, from `split_annotations`) into `folder`; return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "train.json", train)
     write_json(folder / "val.json", val)

@@ -14,7 +14,7 @@ import mmcv
 import numpy as np
 import torch
 
-from podium.detection.predictions import ImagePredictions, from_det_data_sample
+from podium.detection.predictions import ImagePredictions, PredictionError, from_det_data_sample
 from podium.ensemble.boxes import fuse_sets
 
 VIEWS = ("original", "hflip", "vflip")
@@ -50,10 +50,10 @@ def _pipeline(model: torch.nn.Module, scale: float):
 
 def read_image(path: Path) -> np.ndarray:
     if not Path(path).is_file():
-        raise FileNotFoundError(f"{path}: image not found")
+        raise PredictionError(f"{path}: image not found")
     image = mmcv.imread(str(path))  # BGR, as mmdet's LoadImageFromFile
     if image is None:
-        raise ValueError(f"{path}: unreadable image; re-export it or remove it")
+        raise PredictionError(f"{path}: unreadable image; re-export it or remove it")
     return image
 
 
