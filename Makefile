@@ -25,6 +25,7 @@ bench: setup
 	python benchmarks/audio_features.py
 	python benchmarks/detection_speed.py
 	python benchmarks/fusion_speed.py
+	python benchmarks/augment_speed.py
 
 clean:  # every pipeline output (DVC's cache in .dvc/cache is kept: `dvc checkout` restores them)
 	rm -rf data/raw data/merged data/folds data/.download-cache models work oof predictions ensemble

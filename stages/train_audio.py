@@ -1,7 +1,8 @@
 """train_audio: one speech-command classifier on one fold (dvc.yaml's matrix expands models x folds).
 
-Reads:  --folds (data/folds/audio.csv), --clips (data/merged/audio/clips); params `common`, `audio_features`,
-        `train_audio` (with `per_model[--model]` applied).
+Reads:  --folds (data/folds/audio.csv), --clips (data/merged/audio/clips), --augmented (data/augmented/audio:
+        clips/ + train.csv, the clones; only clones whose parent is not in --fold are trained on); params
+        `common`, `audio_features`, `train_audio` (with `per_model[--model]` applied).
 Writes: --out (models/audio/<model>/fold<k>): model.pt (best weights + classes, features, params), params.yaml
         (resolved), oof.csv (validation probabilities); --reports (reports/audio/<model>/fold<k>): DVCLive
         metrics.json (accuracy, macro-F1, per-class recall), per-epoch plots and the confusion matrix.
@@ -16,13 +17,14 @@ from tqdm import tqdm
 
 from podium import stage
 from podium.audio import oof, train
+from podium.data.folds import check_clone_folds
 from podium.files import atomic_dir
 from podium.metrics import classification_scores
 from podium.params import load_stage_params, resolve_model, to_dict
 
 
 def main() -> None:
-    args = stage.parse_paths(__doc__, "params", "folds", "clips", "out", "reports", model=str, fold=int)
+    args = stage.parse_paths(__doc__, "params", "folds", "clips", "augmented", "out", "reports", model=str, fold=int)
     p = load_stage_params(args.params, "train_audio")
     common, features = p["common"], p["audio_features"]
     cfg = resolve_model(p["train_audio"], args.model, "train_audio")
@@ -31,7 +33,11 @@ def main() -> None:
     table = pd.read_csv(args.folds)
     classes = sorted(table.label.unique())
     length = round(common.sample_rate * common.clip_seconds)
-    train_set, val_set = train.fold_datasets(table, args.fold, args.clips, classes, common.sample_rate, length)
+    clones = pd.read_csv(args.augmented / "train.csv")
+    check_clone_folds(clones.to_dict("records"), dict(zip(table.fname, table.fold, strict=True)), "fname",
+                      str(args.augmented / "train.csv"))
+    train_set, val_set = train.fold_datasets(table, args.fold, args.clips, classes, common.sample_rate, length,
+                                             clones, args.augmented / "clips")
     model = train.build_model(features, args.model, len(classes), common.sample_rate, cfg.pretrained, common.seed)
     live = Live(str(args.reports), dvcyaml=False, save_dvc_exp=False, report=None) if rank == 0 else None
 

@@ -16,12 +16,14 @@ import yaml
 from tqdm import tqdm
 
 from podium import stage
+from podium.data.folds import check_clone_folds
 from podium.files import atomic_dir, read_json, write_json
 from podium.params import load_stage_params, resolve_model, to_dict
 
 
 def main() -> None:
-    args = stage.parse_paths(__doc__, "params", "folds", "merged", "work", "out", "reports", model=str, fold=int)
+    args = stage.parse_paths(__doc__, "params", "folds", "merged", "augmented", "work", "out", "reports", model=str,
+                             fold=int)
     p = load_stage_params(args.params, "train_detector")
     seed, cfg = p["common.seed"], resolve_model(p["train_detector"], args.model, "train_detector")
     if cfg.device == "cpu":
@@ -39,14 +41,20 @@ def main() -> None:
     train.check_classes(coco, classes, str(args.merged / "train.json"))
     folds = pd.read_csv(args.folds)
     train_coco, val_coco = train.split_annotations(coco, folds, args.fold)
+    clones = read_json(args.augmented / "train.json")
+    check_clone_folds(clones["images"], dict(zip(folds.file_name, folds.fold, strict=True)), "file_name",
+                      str(args.augmented / "train.json"))
+    train_coco = train.with_image_paths(train.add_clones(train_coco, clones, args.fold), args.merged / "images",
+                                        args.augmented / "images")
     use_cuda = torch.cuda.is_available()
     config = det_config.build_train_config(
-        args.model, cfg, classes, str(args.merged / "images") + "/", str(args.work / "data/train.json"),
+        args.model, cfg, classes, "", str(args.work / "data/train.json"),
         str(args.work / "data/val.json"), str(args.work), str(args.reports / "live"), seed, use_cuda, world > 1)
     config.data_digest = train.data_digest(train_coco, val_coco)  # same config, other folds: no resume
     if rank == 0:
         train.prepare_work_dir(args.work, config)  # empties it unless it holds this very run, interrupted
-        train.write_fold_files(train_coco, val_coco, args.work / "data")
+        train.write_fold_files(train_coco, train.with_image_paths(val_coco, args.merged / "images"),
+                               args.work / "data")
     if world > 1:
         torch.distributed.barrier()
     resume = (args.work / "last_checkpoint").exists()

@@ -16,6 +16,7 @@ TINY = {
     "download": {"detection_train_images": 12, "detection_test_images": 4, "image_size": 64,
                  "audio_train_per_word": 2, "audio_test_per_word": 1, "noise_clips": 2},
     "split_folds": {"folds": [0, 1]},
+    "augment": {"detection_clones": 1, "audio_clones": 1, "workers": 1, "preview": 2},
     "train_audio": {"models": ["small_cnn"], "epochs": 1, "batch_size": 4, "device": "cpu"},
     "train_detector": {"models": ["vfnet"], "epochs": 1, "batch_size": 4, "image_size": 64, "base_channels": 8,
                        "neck_channels": 32, "device": "cpu", "warmup_iters": 2},
@@ -45,8 +46,8 @@ def tiny_params(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:
-    """The embedded competition at tiny size, through download, merge_external and split_folds, made once per
-    session: <root>/{raw,merged,folds}. Tests must not modify it."""
+    """The embedded competition at tiny size, through download, merge_external, split_folds and augment, made
+    once per session: <root>/{raw,merged,folds,augmented,reports}. Tests must not modify it."""
     root = tmp_path_factory.mktemp("tiny_data")
     params = write_tiny_params(root)
     (root / "external").mkdir()
@@ -54,6 +55,8 @@ def tiny_data(tmp_path_factory) -> Path:
     _run_stage("merge_external", "--params", params, "--raw", root / "raw", "--external", root / "external",
                "--out", root / "merged")
     _run_stage("split_folds", "--params", params, "--merged", root / "merged", "--out", root / "folds")
+    _run_stage("augment", "--params", params, "--folds", root / "folds", "--merged", root / "merged", "--noise",
+               root / "raw/audio/noise", "--out", root / "augmented", "--reports", root / "reports/augment")
     return root
 
 

@@ -19,6 +19,7 @@ from podium.settings import (
     AudioFeatureConfig,
     AudioPredictConfig,
     AudioTrainConfig,
+    AugmentConfig,
     Common,
     DetectorPredictConfig,
     DetectorTrainConfig,
@@ -35,6 +36,7 @@ SECTIONS: dict[str, type] = {
     "download": Download,
     "merge_external": MergeExternal,
     "split_folds": SplitFolds,
+    "augment": AugmentConfig,
     "audio_features": AudioFeatureConfig,
     "train_audio": AudioTrainConfig,
     "train_detector": DetectorTrainConfig,
@@ -49,6 +51,7 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "download": ["common", "download"],
     "merge_external": ["common", "merge_external"],
     "split_folds": ["common.seed", "split_folds"],
+    "augment": ["common", "augment"],
     "train_audio": ["common", "audio_features", "train_audio"],
     "evaluate_audio": [],
     "train_detector": ["common.seed", "train_detector"],
@@ -141,7 +144,7 @@ def resolve_model(section: Any, model: str, name: str = "section") -> Any:
     fixed = {"models", "per_model"} & set(overrides)
     if fixed:
         raise ParamsError(f"{name}.per_model.{model}: {sorted(fixed)} cannot differ per model")
-    merged = {**{f.name: getattr(section, f.name) for f in dataclasses.fields(section)}, **overrides}
+    merged = {**dataclasses.asdict(section), **overrides}
     return _check(merged, type(section), f"{name}.per_model.{model}")
 
 

@@ -73,6 +73,44 @@ class SplitFolds:
 
 
 @dataclass(frozen=True)
+class AugmentOp:
+    p: float  # probability that a clone gets this op
+    weak: float  # strength in [0, 1] under the weak policy (podium.augment.policy says what it scales)
+    strong: float  # strength under the strong policy
+
+    def __post_init__(self):
+        if not 0 <= self.p <= 1 or not 0 <= self.weak <= 1 or not 0 <= self.strong <= 1:
+            raise ParamsError(f"augment op {self}: p, weak and strong must lie in [0, 1]")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    detection_clones: int  # augmented copies written per training image (0 = off)
+    audio_clones: int  # augmented copies written per training clip (0 = off)
+    strong_fraction: float  # share of clones made with the strong policy, the rest weak
+    min_visibility: float  # a box keeping less of its area inside the clone is dropped; others are clipped
+    min_box_size: float  # px; boxes narrower or shorter after augmentation are dropped
+    min_rms_db: float  # dBFS; an audio clone quieter than this counts as silent (a failed clone)
+    retries: int  # new draws for a failed clone before it is skipped (and reported)
+    workers: int  # processes; 0 = all cores
+    preview: int  # samples shown in each preview grid
+    image_ops: dict[str, AugmentOp]  # applied in this order; names in podium.augment.policy.IMAGE_OPS
+    audio_ops: dict[str, AugmentOp]  # names in podium.augment.policy.AUDIO_OP_NAMES
+
+    def __post_init__(self):
+        if self.detection_clones < 0 or self.audio_clones < 0:
+            raise ParamsError("augment.detection_clones and augment.audio_clones must be >= 0")
+        if not 0 <= self.strong_fraction <= 1:
+            raise ParamsError(f"augment.strong_fraction must lie in [0, 1], got {self.strong_fraction}")
+
+
+@dataclass(frozen=True)
+class OnlineOp:
+    p: float  # probability per training sample
+    strength: float  # in [0, 1], as in podium.augment.policy
+
+
+@dataclass(frozen=True)
 class AudioFeatureConfig:
     kind: Literal["logmel", "mfcc", "trimel"]
     n_fft: int  # samples
@@ -146,6 +184,8 @@ class DetectorTrainConfig:
     device: Literal["auto", "cpu", "cuda"]
     gpus: int  # processes (one per GPU; on CPU, gloo processes); >1 runs under torchrun
     num_workers: int  # DataLoader workers
+    online_augment: dict[str, OnlineOp]  # mmdet train pipeline (albumentations via Albu), in this order
+    online_min_visibility: float  # online ops drop a box keeping less of its area in the image; clip the rest
     per_model: dict[str, dict[str, Any]]  # per-model differences from the knobs above
 
 

@@ -4,17 +4,16 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-import yaml
 
 from podium.detection.config import BASE_CONFIGS, build_train_config, load_base_config
-from podium.settings import DetectorTrainConfig
+from podium.params import load_params
+from podium.settings import DetectorTrainConfig, OnlineOp
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cfg(**changes) -> DetectorTrainConfig:
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text())["train_detector"]
-    return dataclasses.replace(DetectorTrainConfig(**raw), **changes)
+    return dataclasses.replace(load_params(ROOT / "params.yaml")["train_detector"], **changes)
 
 
 def _build(model="faster_rcnn", classes=("a", "b", "c"), **changes):
@@ -60,3 +59,15 @@ def test_training_tricks_become_hooks_and_schedulers():
 def test_unknown_model_lists_valid_names():
     with pytest.raises(ValueError, match="valid names are"):
         load_base_config("yolo")
+
+
+def test_online_augmentation_goes_into_the_train_pipeline_only():
+    ops = {"rain": OnlineOp(0.3, 0.5), "hflip": OnlineOp(0.5, 0.0)}
+    config = _build(online_augment=ops, online_min_visibility=0.4)
+    train = [t["type"] for t in config.train_dataloader.dataset.pipeline]
+    assert train == ["LoadImageFromFile", "LoadAnnotations", "Resize", "SeededAlbu", "PackDetInputs"]
+    albu = config.train_dataloader.dataset.pipeline[3]
+    assert [(t["type"], t["p"]) for t in albu["transforms"]] == [("RandomRain", 0.3), ("HorizontalFlip", 0.5)]
+    assert albu["bbox_params"]["min_visibility"] == 0.4
+    assert "SeededAlbu" not in [t["type"] for t in config.val_dataloader.dataset.pipeline]
+    assert "SeededAlbu" not in [t["type"] for t in _build(online_augment={}).train_dataloader.dataset.pipeline]

@@ -11,7 +11,8 @@ from podium.audio.train import load_checkpoint
 def _train(run_stage, params, data, out, model="small_cnn", fold=0, check=True):
     return run_stage("train_audio", "--params", params, "--model", model, "--fold", fold,
                      "--folds", data / "folds/audio.csv", "--clips", data / "merged/audio/clips",
-                     "--out", out / f"models/{model}/fold{fold}", "--reports", out / f"reports/{model}/fold{fold}",
+                     "--augmented", data / "augmented/audio", "--out", out / f"models/{model}/fold{fold}",
+                     "--reports", out / f"reports/{model}/fold{fold}",
                      check=check)
 
 

@@ -11,7 +11,8 @@ from podium.detection.predictions import read_predictions
 def _train(run_stage, params, data, out, model="vfnet", fold=0, check=True):
     return run_stage("train_detector", "--params", params, "--model", model, "--fold", fold,
                      "--folds", data / "folds/detection.csv", "--merged", data / "merged/detection",
-                     "--work", out / f"work/{model}/fold{fold}", "--out", out / f"models/{model}/fold{fold}",
+                     "--augmented", data / "augmented/detection", "--work", out / f"work/{model}/fold{fold}",
+                     "--out", out / f"models/{model}/fold{fold}",
                      "--reports", out / f"reports/{model}/fold{fold}", check=check)
 
 

@@ -25,6 +25,7 @@ from podium.audio import augment
 from podium.audio.clips import fit_length, read_clip
 from podium.audio.features import CHANNELS, create_features
 from podium.audio.models import AudioClassifier, create_network
+from podium.data.folds import training_clones
 from podium.settings import AudioFeatureConfig, AudioTrainConfig
 
 
@@ -169,18 +170,26 @@ def train_fold(model: AudioClassifier, train_set: ClipDataset, val_set: ClipData
 
 
 
-def fold_datasets(table, fold: int, clips: Path, classes: list[str], sample_rate: int,
-                  length: int) -> tuple[ClipDataset, ClipDataset]:
+def fold_datasets(table, fold: int, clips: Path, classes: list[str], sample_rate: int, length: int,
+                  clones=None, clone_clips: Path | None = None) -> tuple[ClipDataset, ClipDataset]:
     """(train, validation) datasets for `fold` from a folds table (fname, label, fold): validation is the
-    fold's clips, training every other clip, train-only ones (fold -1) included."""
+    fold's clips, training every other clip, train-only ones (fold -1) included, plus the augment stage's
+    `clones` (a table with the same columns and `parent`, files in `clone_clips`) whose parent trains here."""
     if fold not in set(table.fold):
         raise ValueError(f"fold {fold} is not in the folds table (folds: {sorted(set(table.fold) - {-1})})")
     index = {c: i for i, c in enumerate(classes)}
-
-    def subset(rows) -> ClipDataset:
-        return ClipDataset([clips / f for f in rows.fname], [index[c] for c in rows.label], sample_rate, length)
-
-    return subset(table[table.fold != fold]), subset(table[table.fold == fold])
+    train = table[table.fold != fold]
+    paths = [clips / f for f in train.fname]
+    labels = list(train.label)
+    if clones is not None and len(clones):
+        kept = training_clones(clones.to_dict("records"), fold)
+        paths += [clone_clips / c["fname"] for c in kept]
+        labels += [c["label"] for c in kept]
+    if unknown := sorted(set(labels) - set(index)):
+        raise ValueError(f"clone labels {unknown} are not in the class list {classes}; rerun the augment stage")
+    val = table[table.fold == fold]
+    return (ClipDataset(paths, [index[c] for c in labels], sample_rate, length),
+            ClipDataset([clips / f for f in val.fname], [index[c] for c in val.label], sample_rate, length))
 
 
 def save_checkpoint(path: Path, model: AudioClassifier, meta: dict) -> None:

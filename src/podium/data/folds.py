@@ -3,7 +3,7 @@
 Folds come from scikit-learn's StratifiedGroupKFold: samples sharing a group (near-duplicate frames of one
 scene, clips of one speaker) land in the same fold, and each fold gets a similar label mix. External samples
 may be kept out of validation (fold -1): always trained on, so CV stays comparable to the competition's own
-data.
+data. Augmented clones carry their parent's fold: a fold trains only on clones of the samples it trains on.
 """
 
 from __future__ import annotations
@@ -12,6 +12,13 @@ from collections import Counter
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
+
+from podium.errors import PodiumError
+
+
+class FoldError(PodiumError, ValueError):
+    """Fold assignments that do not fit the data they are used with."""
+
 
 TRAIN_ONLY = -1
 
@@ -76,3 +83,16 @@ def check_coverage(predicted: list[tuple[str, int]], expected: dict[str, int], w
     if wrong := sorted(n for n in expected if expected[n] != got[n]):
         raise error(f"{where}: {len(wrong)} sample(s) predicted by the wrong fold, e.g. {wrong[:5]}; "
                     "the folds changed since training: rerun the training stages")
+
+
+def check_clone_folds(clones: list[dict], fold_of: dict[str, int], key: str, where: str) -> None:
+    """Every clone's parent must still be in the folds table with the clone's fold, else the clones are stale."""
+    for rec in clones:
+        if fold_of.get(rec["parent"]) != rec["fold"]:
+            raise FoldError(f"{where}: clone {rec[key]} has fold {rec['fold']} but its parent {rec['parent']} "
+                            f"has fold {fold_of.get(rec['parent'])} in the folds table; rerun the augment stage")
+
+
+def training_clones(clones: list[dict], fold: int) -> list[dict]:
+    """The clones a model validated on `fold` may train on: those whose parent is not in `fold`."""
+    return [rec for rec in clones if rec["fold"] != fold]

@@ -90,13 +90,28 @@ def _set_model_speed_knobs(model: ConfigDict, proposals: int, roi_samples: int, 
     final.update(score_thr=score_thr, max_per_img=max_per_img)
 
 
-def _pipelines(image_size: int) -> tuple[list[dict], list[dict]]:
+def online_augment(ops: dict, min_visibility: float) -> list[dict]:
+    """mmdet pipeline steps for the online image augmentations `ops` ({name: OnlineOp}), applied in order
+    after resizing, through mmdet's `Albu` wrapper (seeded: `SeededAlbu`) with podium's op definitions
+    (podium.augment.policy), so boxes move with the image: clipped to it, dropped when less than
+    `min_visibility` of a box remains."""
+    from podium.augment.policy import image_op
+
+    if not ops:
+        return []
+    return [dict(type="SeededAlbu", transforms=[image_op(name, op.strength, op.p) for name, op in ops.items()],
+                 bbox_params=dict(type="BboxParams", format="pascal_voc", min_visibility=min_visibility, clip=True,
+                                  label_fields=["gt_bboxes_labels", "gt_ignore_flags"], filter_lost_elements=True),
+                 keymap=dict(img="image", gt_bboxes="bboxes"), skip_img_without_anno=False)]
+
+
+def _pipelines(image_size: int, online: list[dict]) -> tuple[list[dict], list[dict]]:
     scale = (image_size, image_size)
     train = [
         dict(type="LoadImageFromFile"),
         dict(type="LoadAnnotations", with_bbox=True),
         dict(type="Resize", scale=scale, keep_ratio=True),
-        dict(type="RandomFlip", prob=0.5),
+        *online,
         dict(type="PackDetInputs"),
     ]
     test = [
@@ -144,7 +159,8 @@ def build_train_config(model_name: str, cfg, classes: list[str], images: str, tr
     model = resize_model(base.model, len(classes), cfg.backbone_depth, cfg.base_channels, cfg.neck_channels,
                          cfg.frozen_stages)
     _set_model_speed_knobs(model, cfg.proposals, cfg.roi_samples, cfg.score_thr, cfg.max_per_img)
-    train_pipeline, test_pipeline = _pipelines(cfg.image_size)
+    train_pipeline, test_pipeline = _pipelines(cfg.image_size,
+                                               online_augment(cfg.online_augment, cfg.online_min_visibility))
     metainfo = dict(classes=tuple(classes))
 
     def loader(ann: str, pipeline: list, shuffle: bool, batch_size: int, test_mode: bool) -> dict:

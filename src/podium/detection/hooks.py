@@ -1,10 +1,24 @@
-"""mmengine hooks podium adds to mmdet's training (registered in mmengine's own HOOKS registry)."""
+"""What podium adds to mmdet's training, registered in mmdet's own registries: a hook and a transform."""
 
 from __future__ import annotations
 
+import numpy as np
+from mmdet.datasets.transforms import Albu
+from mmdet.registry import TRANSFORMS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+
+
+@TRANSFORMS.register_module()
+class SeededAlbu(Albu):
+    """mmdet's `Albu`, with the albumentations pipeline seeded from numpy's generator when built. albumentations
+    2 seeds each Compose from OS entropy otherwise, so training with the same `common.seed` would differ run to
+    run; mmengine seeds numpy (per dataloader worker too) before the pipeline is built."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.aug.set_random_seed(int(np.random.randint(2**31)))
 
 
 @HOOKS.register_module()

@@ -44,6 +44,32 @@ def split_annotations(coco: dict, folds: pd.DataFrame, fold: int) -> tuple[dict,
     return train, val
 
 
+def add_clones(train: dict, clones: dict, fold: int) -> dict:
+    """`train` (a fold's training COCO) plus the augment stage's clones (COCO whose images carry `parent` and
+    `fold`) that this fold may train on: clones of the fold's validation images are left out, so validation
+    never sees a copy of an image trained on. Clone image and annotation ids are renumbered after train's."""
+    from podium.data.folds import training_clones
+
+    if [c["name"] for c in clones["categories"]] != [c["name"] for c in train["categories"]]:
+        raise DetectionTrainingError("the augmented clones' categories differ from the training data's; "
+                                     "rerun the augment stage")
+    keep = training_clones(clones["images"], fold)
+    image_offset = max((img["id"] for img in train["images"]), default=0)
+    ann_offset = max((a["id"] for a in train["annotations"]), default=0)
+    kept = {img["id"] for img in keep}
+    images = [{**img, "id": img["id"] + image_offset} for img in keep]
+    annotations = [{**a, "id": a["id"] + ann_offset, "image_id": a["image_id"] + image_offset}
+                   for a in clones["annotations"] if a["image_id"] in kept]
+    return {**train, "images": train["images"] + images, "annotations": train["annotations"] + annotations}
+
+
+def with_image_paths(coco: dict, originals: Path, clones: Path | None = None) -> dict:
+    """`coco` with each `file_name` made a path: clones (images with a `parent`) under `clones`, the rest
+    under `originals`; mmdet then reads both folders through one dataset (`data_prefix` empty)."""
+    return {**coco, "images": [{**img, "file_name": str((clones if "parent" in img else originals) / img["file_name"])}
+                               for img in coco["images"]]}
+
+
 def check_classes(coco: dict, classes: list[str], where: str) -> None:
     names = [c["name"] for c in coco["categories"]]
     if names != classes:
@@ -105,7 +131,7 @@ def run_training(config: Config, resume: bool) -> tuple[object, Path | None]:
     """(runner, best checkpoint) after training; with epochs == 0 in params the caller skips this."""
     from mmengine.runner import Runner
 
-    import podium.detection.hooks  # noqa: F401  (registers FreezeBackboneHook)
+    import podium.detection.hooks  # noqa: F401  (registers FreezeBackboneHook, SeededAlbu)
 
     compat.apply()
     config = copy.deepcopy(config)

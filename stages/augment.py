@@ -1,0 +1,87 @@
+"""augment: N augmented clones of every training sample, for images (with boxes) and audio clips.
+
+Reads:  --folds (data/folds: detection.csv, audio.csv), --merged (data/merged: detection/images + train.json,
+        audio/clips), --noise (background-noise clips, <raw>/audio/noise); params `common`, `augment`.
+Writes: --out (data/augmented): detection/images + train.json (COCO; each image carries parent, group, fold,
+        policy), audio/clips + train.csv (fname,label,source,group,fold,parent,policy), report.json (clones
+        written, failed clones and why, rescaled clips); --reports (reports/augment): detection.png and
+        audio.png, originals beside their clones (dvc plots), metrics.json (counts and samples/s).
+Same seed and params, same bytes in --out, whatever `augment.workers` is.
+"""
+
+import time
+
+import pandas as pd
+
+from podium import stage
+from podium.augment import AudioCloner, ImageCloner, clones_to_coco, detection_jobs, preview, run_cloner
+from podium.files import atomic_dir, read_json, write_json
+from podium.params import load_stage_params, to_dict
+
+
+def main() -> None:
+    args = stage.parse_paths(__doc__, "params", "folds", "merged", "noise", "out", "reports")
+    p = load_stage_params(args.params, "augment")
+    common, cfg = p["common"], p["augment"]
+    report, metrics = {"params": to_dict(cfg)}, {}
+    args.reports.mkdir(parents=True, exist_ok=True)
+    with atomic_dir(args.out) as out:
+        if (args.merged / "detection/train.json").exists():
+            coco = read_json(args.merged / "detection/train.json")
+            folds = pd.read_csv(args.folds / "detection.csv")
+            jobs = detection_jobs(coco, dict(zip(folds.file_name, folds.fold, strict=True)))
+            (out / "detection/images").mkdir(parents=True)
+            cloner = ImageCloner(cfg.image_ops, cfg.detection_clones, cfg.strong_fraction, cfg.min_visibility,
+                                 cfg.min_box_size, cfg.retries, common.seed, args.merged / "detection/images",
+                                 out / "detection/images")
+            start = time.perf_counter()
+            result = run_cloner(cloner, jobs, cfg.workers, "augment images")
+            report["detection"], metrics["detection"] = _summary(jobs, result, time.perf_counter() - start)
+            write_json(out / "detection/train.json", clones_to_coco(result.clones, coco["categories"]))
+            if cfg.preview and result.clones:
+                preview.detection_grid(_rows(jobs, result.clones, "file_name", cfg.preview),
+                                       args.merged / "detection/images", out / "detection/images",
+                                       args.reports / "detection.png")
+        if (args.folds / "audio.csv").exists():
+            table = pd.read_csv(args.folds / "audio.csv")
+            jobs = table.sort_values("fname").to_dict("records")
+            (out / "audio/clips").mkdir(parents=True)
+            noise = args.noise if args.noise.is_dir() else None
+            cloner = AudioCloner(cfg.audio_ops, cfg.audio_clones, cfg.strong_fraction, cfg.min_rms_db, cfg.retries,
+                                 common.seed, common.sample_rate, noise, args.merged / "audio/clips",
+                                 out / "audio/clips")
+            start = time.perf_counter()
+            result = run_cloner(cloner, jobs, cfg.workers, "augment clips")
+            report["audio"], metrics["audio"] = _summary(jobs, result, time.perf_counter() - start)
+            columns = [*table.columns, "parent", "policy"]
+            pd.DataFrame(result.clones, columns=columns).to_csv(out / "audio/train.csv", index=False)
+            if cfg.preview and result.clones:
+                preview.audio_grid(_rows(jobs, result.clones, "fname", cfg.preview), args.merged / "audio/clips",
+                                   out / "audio/clips", common.sample_rate, args.reports / "audio.png")
+        write_json(out / "report.json", report)
+    write_json(args.reports / "metrics.json", metrics)
+    for task, m in metrics.items():
+        print(f"{task}: {m['clones']} clones of {m['parents']} samples, {m['failed']} failed (see "
+              f"{args.out / 'report.json'}), {m['per_second']:.1f} samples/s")
+
+
+def _summary(jobs: list, result, seconds: float) -> tuple[dict, dict]:
+    """(the report entry, deterministic; the metrics entry, with the speed)."""
+    policies = {p: sum(c["policy"] == p for c in result.clones) for p in ("weak", "strong")}
+    report = {"parents": len(jobs), "clones": len(result.clones), "policies": policies, "rescaled": result.rescaled,
+              "failures": result.failures}
+    metrics = {"parents": len(jobs), "clones": len(result.clones), "failed": len(result.failures),
+               "rescaled": result.rescaled, "per_second": round(len(jobs) / max(seconds, 1e-9), 1)}
+    return report, metrics
+
+
+def _rows(jobs: list[dict], clones: list[dict], key: str, count: int) -> list:
+    """The first `count` parents that have clones, with their clones (at most 4 each)."""
+    kids: dict[str, list] = {}
+    for rec in clones:
+        kids.setdefault(rec["parent"], []).append(rec)
+    return [(job, kids[job[key]][:4]) for job in jobs if job[key] in kids][:count]
+
+
+if __name__ == "__main__":
+    stage.run(main)
