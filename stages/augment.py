@@ -38,7 +38,7 @@ def main() -> None:
             result = run_cloner(cloner, jobs, cfg.workers, "augment images")
             report["detection"], metrics["detection"] = _summary(jobs, result, time.perf_counter() - start)
             write_json(out / "detection/train.json", clones_to_coco(result.clones, coco["categories"]))
-            if cfg.preview and result.clones:
+            if jobs:
                 preview.detection_grid(_rows(jobs, result.clones, "file_name", cfg.preview),
                                        args.merged / "detection/images", out / "detection/images",
                                        args.reports / "detection.png")
@@ -55,7 +55,7 @@ def main() -> None:
             report["audio"], metrics["audio"] = _summary(jobs, result, time.perf_counter() - start)
             columns = [*table.columns, "parent", "policy"]
             pd.DataFrame(result.clones, columns=columns).to_csv(out / "audio/train.csv", index=False)
-            if cfg.preview and result.clones:
+            if jobs:
                 preview.audio_grid(_rows(jobs, result.clones, "fname", cfg.preview), args.merged / "audio/clips",
                                    out / "audio/clips", common.sample_rate, args.reports / "audio.png")
         write_json(out / "report.json", report)
@@ -76,10 +76,13 @@ def _summary(jobs: list, result, seconds: float) -> tuple[dict, dict]:
 
 
 def _rows(jobs: list[dict], clones: list[dict], key: str, count: int) -> list:
-    """The first `count` parents that have clones, with their clones (at most 4 each)."""
+    """The first `count` parents that have clones, with their clones (at most 4 each); without clones
+    (augmentation off) the first `count` originals alone, so the declared preview always exists."""
     kids: dict[str, list] = {}
     for rec in clones:
         kids.setdefault(rec["parent"], []).append(rec)
+    if not kids:
+        return [(job, []) for job in jobs[:count]]
     return [(job, kids[job[key]][:4]) for job in jobs if job[key] in kids][:count]
 
 

@@ -93,7 +93,7 @@ class AugmentConfig:
     min_rms_db: float  # dBFS; an audio clone quieter than this counts as silent (a failed clone)
     retries: int  # new draws for a failed clone before it is skipped (and reported)
     workers: int  # processes; 0 = all cores
-    preview: int  # samples shown in each preview grid
+    preview: int  # samples shown in each preview grid (>= 1: the grids are declared plots)
     image_ops: dict[str, AugmentOp]  # applied in this order; names in podium.augment.policy.IMAGE_OPS
     audio_ops: dict[str, AugmentOp]  # names in podium.augment.policy.AUDIO_OP_NAMES
 
@@ -102,6 +102,8 @@ class AugmentConfig:
             raise ParamsError("augment.detection_clones and augment.audio_clones must be >= 0")
         if not 0 <= self.strong_fraction <= 1:
             raise ParamsError(f"augment.strong_fraction must lie in [0, 1], got {self.strong_fraction}")
+        if self.preview < 1:
+            raise ParamsError(f"augment.preview must be >= 1 (the preview grids are declared plots), got {self.preview}")
 
 
 @dataclass(frozen=True)
