@@ -16,12 +16,13 @@ from tqdm import tqdm
 from podium import stage
 from podium.data.layout import IMAGE_SUFFIXES, list_files
 from podium.files import atomic_dir
-from podium.params import load_stage_params
+from podium.params import load_stage_params, resolve_model
 
 
 def main() -> None:
     args = stage.parse_paths(__doc__, "params", "models", "folds", "merged", "test", "out", model=str, fold=int)
-    cfg = load_stage_params(args.params, "predict_detector")["predict_detector"]
+    cfg = resolve_model(load_stage_params(args.params, "predict_detector")["predict_detector"], args.model,
+                        "predict_detector")
     if cfg.device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
     import torch
@@ -50,7 +51,7 @@ def main() -> None:
                 p.fold = args.fold if name == "oof" else -1
             predictions.write_predictions(out / f"{name}.json", meta["classes"], preds,
                                           {"model": args.model, "fold": args.fold, "set": name,
-                                           "tta": cfg.tta_views, "scales": cfg.tta_scales})
+                                           "tta": cfg.tta_views, "scales": cfg.tta_scales, "merge": cfg.tta_merge})
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ class AugmentConfig:
         if not 0 <= self.strong_fraction <= 1:
             raise ParamsError(f"augment.strong_fraction must lie in [0, 1], got {self.strong_fraction}")
         if self.preview < 1:
-            raise ParamsError(f"augment.preview must be >= 1 (the preview grids are declared plots), got {self.preview}")
+            raise ParamsError(f"augment.preview must be >= 1 (the grids are declared plots), got {self.preview}")
 
 
 @dataclass(frozen=True)
@@ -199,6 +199,7 @@ class DetectorPredictConfig:
     tta_iou_thr: float
     batch_size: int
     device: Literal["auto", "cpu", "cuda"]
+    per_model: dict[str, dict[str, Any]]  # per-model differences from the knobs above, e.g. {vfnet: {tta_merge: nms}}
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,8 @@ def test_two_process_ddp_on_cpu(tmp_path, tiny_data, params_factory, run_stage):
 
 def test_predict_with_tta_writes_oof_and_test(vfnet_run, tiny_data, params_factory, run_stage, tmp_path):
     root, _ = vfnet_run
-    params = params_factory(predict_detector={"tta_views": ["original", "hflip", "vflip"], "batch_size": 4})
+    params = params_factory(predict_detector={"tta_views": ["original", "hflip", "vflip"], "batch_size": 4,
+                                              "tta_merge": "wbf", "per_model": {"vfnet": {"tta_merge": "nms"}}})
     run_stage("predict_detector", "--params", params, "--model", "vfnet", "--fold", 0, "--models",
               root / "models/vfnet/fold0", "--folds", tiny_data / "folds/detection.csv", "--merged",
               tiny_data / "merged/detection", "--test", tiny_data / "raw/detection/test/images",
@@ -93,6 +94,7 @@ def test_predict_with_tta_writes_oof_and_test(vfnet_run, tiny_data, params_facto
     _, oof, meta = read_predictions(tmp_path / "p/oof.json")
     _, test, _ = read_predictions(tmp_path / "p/test.json")
     assert meta["tta"] == ["original", "hflip", "vflip"] and len(oof) == 6 and len(test) == 4
+    assert meta["merge"] == "nms"  # predict_detector.per_model.vfnet
     assert all(p.fold == -1 for p in test) and all(p.fold == 0 for p in oof)
     wrong = run_stage("predict_detector", "--params", params, "--model", "vfnet", "--fold", 1, "--models",
                       root / "models/vfnet/fold0", "--folds", tiny_data / "folds/detection.csv", "--merged",

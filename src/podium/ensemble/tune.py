@@ -2,7 +2,8 @@
 
 Boxes: per-model weights, WBF `iou_thr`, `skip_box_thr`, `conf_type` and the final score threshold,
 maximising OOF COCO mAP@[.5:.95]. Probabilities: per-model weights and the voting method, maximising OOF
-accuracy (ties: lower OOF log loss). The untuned settings are the first trial, so the tuned result is never worse on OOF.
+accuracy (ties: lower OOF log loss). The untuned settings are the first trial, so the tuned result is never
+worse on OOF.
 """
 
 from __future__ import annotations
