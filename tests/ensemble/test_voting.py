@@ -31,3 +31,20 @@ def test_bad_inputs():
         soft_vote([A, A[:1]], [1, 1])
     with pytest.raises(ValueError, match="NaN"):
         soft_vote([A, np.full_like(A, np.nan)], [1, 1])
+
+
+def test_vote_tuning_breaks_accuracy_ties_by_log_loss_and_can_drop_a_model():
+    from podium.ensemble.tune import VoteSettings, tune_votes
+
+    # "good" is right on all 20 samples, "noise" only when it agrees; with equal weights soft voting is
+    # right too (same accuracy), but the log loss prefers weighting "noise" down.
+    rng = np.random.default_rng(0)
+    targets = rng.integers(0, 3, 20)
+    good = np.full((20, 3), 0.1)
+    good[np.arange(20), targets] = 0.8
+    noise = rng.dirichlet(np.ones(3), 20)
+    noise[np.arange(20), targets] *= 0.5
+    noise /= noise.sum(1, keepdims=True)
+    settings, accuracy = tune_votes({"good": good, "noise": noise}, targets, VoteSettings({}, "soft"), 40, 0)
+    assert accuracy == 1.0
+    assert settings.weights["noise"] < 0.5 * settings.weights["good"]
