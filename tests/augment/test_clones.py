@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 
 from podium.audio.clips import write_clip
-from podium.augment import AudioCloner, ImageCloner, clone_name, clones_to_coco, detection_jobs, run_cloner
+from podium.augment import (
+    AudioCloner,
+    AugmentError,
+    ImageCloner,
+    clone_name,
+    clones_to_coco,
+    detection_jobs,
+    run_cloner,
+)
 from podium.settings import AugmentOp
 
 IMAGE_OPS = {"rain": AugmentOp(0.5, 0.3, 0.8), "hflip": AugmentOp(0.5, 0, 0), "crop": AugmentOp(0.5, 0.2, 0.6)}
@@ -95,3 +103,11 @@ def test_a_loud_audio_clone_is_rescaled_never_clipped(tmp_path):
     for c in result.clones:
         audio, _ = sf.read(tmp_path / "out" / c["fname"])
         assert np.abs(audio).max() <= 1.0
+
+
+def test_a_bad_op_in_params_stops_before_any_work(images, tmp_path):
+    with pytest.raises(AugmentError, match="augment.image_ops: unknown image augmentation 'snow'"):
+        _clone(images, tmp_path / "out", ops={"snow": AugmentOp(0.5, 0.1, 0.2)})
+    with pytest.raises(AugmentError, match="augment.audio_ops: .*needs noise clips"):
+        AudioCloner({"background_noise": AugmentOp(1, 0.2, 0.5)}, 1, 0.5, -60.0, 1, 7, 8000, None, tmp_path,
+                    tmp_path)

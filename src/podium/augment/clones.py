@@ -59,6 +59,15 @@ def policy_ops(ops: dict[str, AugmentOp], which: str) -> dict[str, tuple[float, 
     return {name: (op.p, op.weak if which == "weak" else op.strong) for name, op in ops.items()}
 
 
+class _Cloner:
+    """Pickled to worker processes without its built pipelines (an echo op is a closure): each worker
+    rebuilds them on first use."""
+    _composes: dict[str, object]
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_composes": {}}
+
+
 @dataclass
 class CloneResult:
     """What one parent produced: the clone records written and the clones that failed."""
@@ -67,7 +76,7 @@ class CloneResult:
     rescaled: int = 0
 
 
-class ImageCloner:
+class ImageCloner(_Cloner):
     """Clones one image (a picklable callable for worker processes). A job is the parent's COCO image record
     plus `boxes` (COCO `x, y, w, h` pixels) and `category_ids`; each clone record has the same keys plus
     `parent` and `policy`, with its own size and boxes."""
@@ -78,6 +87,7 @@ class ImageCloner:
         self.min_visibility, self.min_box_size, self.retries, self.seed = min_visibility, min_box_size, retries, seed
         self.images, self.out = Path(images), Path(out)
         self._composes: dict[str, object] = {}
+        _build_policies(self, "augment.image_ops")
 
     def compose(self, which: str):
         if which not in self._composes:
@@ -118,7 +128,7 @@ class ImageCloner:
         return result
 
 
-class AudioCloner:
+class AudioCloner(_Cloner):
     """Clones one clip (a picklable callable). A job is the parent's row (fname, label, source, group, fold);
     each clone row has the same keys plus `parent` and `policy`. Clips: mono float32 at `sample_rate`."""
 
@@ -128,6 +138,7 @@ class AudioCloner:
         self.min_rms_db, self.retries, self.seed, self.sample_rate = min_rms_db, retries, seed, sample_rate
         self.noise, self.clips, self.out = noise, Path(clips), Path(out)
         self._composes: dict[str, object] = {}
+        _build_policies(self, "augment.audio_ops")
 
     def compose(self, which: str):
         if which not in self._composes:
@@ -164,6 +175,16 @@ class AudioCloner:
                 result.failures.append({"parent": job["fname"], "clone": k, "policy": which,
                                         "reason": f"{reason} in {self.retries + 1} draws"})
         return result
+
+
+def _build_policies(cloner, where: str) -> None:
+    """Build both policies now, in the parent process: a bad op name or strength stops the stage at once,
+    naming the params key, instead of failing inside a worker."""
+    try:
+        for which in ("weak", "strong"):
+            cloner.compose(which)
+    except ValueError as e:
+        raise AugmentError(f"{where}: {e}; fix params.yaml") from e
 
 
 def _worker_init() -> None:
