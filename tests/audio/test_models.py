@@ -1,11 +1,15 @@
 """Each model family's forward pass, and pretrained weights loaded from a local file."""
 
+from pathlib import Path
+
 import pytest
 import timm
 import torch
 
 from podium.audio.features import create_features
 from podium.audio.models import AudioClassifier, create_network
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", ["small_cnn", "cnn_gru", "cnn_lstm", "resnet18", "efficientnet_b0"])
@@ -38,3 +42,21 @@ def test_pretrained_timm_weights_from_a_local_file(tmp_path):
 def test_unknown_model_lists_the_baselines():
     with pytest.raises(ValueError, match="small_cnn"):
         create_network("no_such_net", 10, 1)
+
+
+@pytest.mark.parametrize("steps", [1, 2, 5, 50])
+def test_one_cycle_schedule_survives_short_runs(steps):
+    import dataclasses
+
+    from podium.audio.train import _scheduler
+    from podium.params import load_params
+
+    cfg = dataclasses.replace(load_params(ROOT / "params.yaml")["train_audio"], schedule="onecycle", epochs=1)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=cfg.lr)
+    scheduler = _scheduler(optimizer, cfg, steps)  # 5 steps used to divide by zero inside torch
+    lrs = []
+    for _ in range(steps):
+        optimizer.step()
+        scheduler.step()
+        lrs.append(optimizer.param_groups[0]["lr"])
+    assert all(0 < lr <= cfg.lr * 1.0001 for lr in lrs)

@@ -69,8 +69,13 @@ def _optimizer(model: torch.nn.Module, cfg: AudioTrainConfig) -> torch.optim.Opt
 
 def _scheduler(optimizer, cfg: AudioTrainConfig, steps_per_epoch: int):
     if cfg.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, epochs=cfg.epochs,
-                                                   steps_per_epoch=steps_per_epoch, pct_start=0.2)
+        total = cfg.epochs * steps_per_epoch
+        if total < 3:  # too short for a warm-up and an annealing phase: constant LR
+            return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+        # torch divides by the warm-up's length in steps, pct_start * total - 1: keep it >= 0.5 (5 steps at
+        # pct_start 0.2 would make it 0: ZeroDivisionError)
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total,
+                                                   pct_start=max(0.2, 1.5 / total))
     if cfg.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs * steps_per_epoch)
     return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5,
