@@ -60,9 +60,25 @@ def policy_ops(ops: dict[str, AugmentOp], which: str) -> dict[str, tuple[float, 
 
 
 class _Cloner:
-    """Pickled to worker processes without its built pipelines (an echo op is a closure): each worker
-    rebuilds them on first use."""
-    _composes: dict[str, object]
+    """What both cloners share: the weak and strong pipelines, built once in the parent so a bad op name or
+    strength stops the stage before any work (naming the params key), and left out when pickled to worker
+    processes (an echo op is a closure): each worker rebuilds them on first use."""
+
+    def _init_policies(self, where: str) -> None:
+        self._composes: dict[str, object] = {}
+        try:
+            for which in ("weak", "strong"):
+                self.compose(which)
+        except ValueError as e:
+            raise AugmentError(f"{where}: {e}; fix params.yaml") from e
+
+    def compose(self, which: str):
+        if which not in self._composes:
+            self._composes[which] = self._build(policy_ops(self.ops, which))
+        return self._composes[which]
+
+    def _build(self, ops: dict[str, tuple[float, float]]):
+        raise NotImplementedError
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_composes": {}}
@@ -86,14 +102,10 @@ class ImageCloner(_Cloner):
         self.ops, self.clones, self.strong_fraction = ops, clones, strong_fraction
         self.min_visibility, self.min_box_size, self.retries, self.seed = min_visibility, min_box_size, retries, seed
         self.images, self.out = Path(images), Path(out)
-        self._composes: dict[str, object] = {}
-        _build_policies(self, "augment.image_ops")
+        self._init_policies("augment.image_ops")
 
-    def compose(self, which: str):
-        if which not in self._composes:
-            self._composes[which] = policy.image_compose(policy_ops(self.ops, which), self.min_visibility,
-                                                         self.min_box_size)
-        return self._composes[which]
+    def _build(self, ops: dict[str, tuple[float, float]]):
+        return policy.image_compose(ops, self.min_visibility, self.min_box_size)
 
     def __call__(self, job: dict) -> CloneResult:
         path = self.images / job["file_name"]
@@ -101,14 +113,14 @@ class ImageCloner(_Cloner):
         if bgr is None:
             raise AugmentError(f"{path}: unreadable image; rerun merge_external (it drops unreadable files)")
         image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        boxes = np.asarray(job["boxes"], dtype=np.float32).reshape(-1, 4)
         result = CloneResult()
         for k in range(self.clones):
             which = pick_policy(self.seed, job["file_name"], k, self.strong_fraction)
             compose = self.compose(which)
             for attempt in range(self.retries + 1):
                 compose.set_random_seed(clone_seed(self.seed, job["file_name"], k, attempt))
-                out = compose(image=image, bboxes=np.asarray(job["boxes"], dtype=np.float32).reshape(-1, 4),
-                              labels=list(job["category_ids"]))
+                out = compose(image=image, bboxes=boxes, labels=list(job["category_ids"]))
                 if job["boxes"] and len(out["bboxes"]) == 0:
                     continue
                 name = clone_name(job["file_name"], k)
@@ -137,13 +149,10 @@ class AudioCloner(_Cloner):
         self.ops, self.clones, self.strong_fraction = ops, clones, strong_fraction
         self.min_rms_db, self.retries, self.seed, self.sample_rate = min_rms_db, retries, seed, sample_rate
         self.noise, self.clips, self.out = noise, Path(clips), Path(out)
-        self._composes: dict[str, object] = {}
-        _build_policies(self, "augment.audio_ops")
+        self._init_policies("augment.audio_ops")
 
-    def compose(self, which: str):
-        if which not in self._composes:
-            self._composes[which] = policy.audio_compose(policy_ops(self.ops, which), self.noise)
-        return self._composes[which]
+    def _build(self, ops: dict[str, tuple[float, float]]):
+        return policy.audio_compose(ops, self.noise)
 
     def __call__(self, job: dict) -> CloneResult:
         audio = read_clip(self.clips / job["fname"], self.sample_rate)
@@ -175,16 +184,6 @@ class AudioCloner(_Cloner):
                 result.failures.append({"parent": job["fname"], "clone": k, "policy": which,
                                         "reason": f"{reason} in {self.retries + 1} draws"})
         return result
-
-
-def _build_policies(cloner, where: str) -> None:
-    """Build both policies now, in the parent process: a bad op name or strength stops the stage at once,
-    naming the params key, instead of failing inside a worker."""
-    try:
-        for which in ("weak", "strong"):
-            cloner.compose(which)
-    except ValueError as e:
-        raise AugmentError(f"{where}: {e}; fix params.yaml") from e
 
 
 def _worker_init() -> None:
