@@ -20,6 +20,7 @@ test-slow: setup
 
 lint: setup
 	ruff check src stages tests benchmarks
+	ruff format --check src stages tests benchmarks
 
 bench: setup
 	python benchmarks/audio_features.py

@@ -7,6 +7,7 @@ unseeded, no checks), in one run.
 """
 
 import argparse
+import dataclasses
 import os
 import tempfile
 import time
@@ -15,10 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from podium.audio.clips import read_clip, write_clip
-from podium.augment import AudioCloner, ImageCloner, run_cloner
-from podium.augment.clones import policy_ops
+from podium.augment.clones import AudioCloner, ImageCloner, policy_ops, run_cloner
 from podium.augment.policy import AUDIO_OP_NAMES, IMAGE_OPS, audio_compose, image_compose
+from podium.clips import read_clip, write_clip
 from podium.params import load_params
 
 RATE = 16000
@@ -106,11 +106,11 @@ def main() -> None:
             out = root / f"{kind}{workers}"
             out.mkdir(exist_ok=True)
             if kind == "images":
-                cloner = ImageCloner(cfg.image_ops, 1, cfg.strong_fraction, cfg.min_visibility, cfg.min_box_size,
-                                     cfg.retries, 0, root / "images", out)
+                one = dataclasses.replace(cfg, detection_clones=1)
+                cloner = ImageCloner(one, seed=0, images=root / "images", out=out)
                 return lambda: run_cloner(cloner, image_jobs, workers, "images")
-            cloner = AudioCloner(cfg.audio_ops, 1, cfg.strong_fraction, cfg.min_rms_db, cfg.retries, 0, RATE,
-                                 root / "noise", root / "clips", out)
+            one = dataclasses.replace(cfg, audio_clones=1)
+            cloner = AudioCloner(one, seed=0, sample_rate=RATE, noise=root / "noise", clips=root / "clips", out=out)
             return lambda: run_cloner(cloner, clip_jobs, workers, "clips")
 
         base_i, base_c = rate(plain_images, args.images), rate(plain_clips, args.clips)

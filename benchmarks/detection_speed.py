@@ -14,12 +14,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-import yaml
 
 from podium import compat
 from podium.detection.config import build_train_config
-from podium.detection.train import build_detector
-from podium.detection.tta import predict_view
+from podium.detection.inference import build_detector, predict_view
+from podium.params import load_params, resolve_model
 from podium.settings import DetectorTrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,8 +61,7 @@ def main() -> None:
     from mmdet.apis import DetInferencer
 
     compat.apply()
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text())["train_detector"]
-    cfg = dataclasses.replace(DetectorTrainConfig(**raw), device="cpu")
+    shared = load_params(ROOT / "params.yaml")["train_detector"]
     tmp = Path(tempfile.mkdtemp())
     rng = np.random.default_rng(0)
     paths = []
@@ -72,18 +70,20 @@ def main() -> None:
         cv2.imwrite(str(paths[-1]), rng.integers(0, 255, (256, 256, 3), dtype=np.uint8))
     rows = []
     for name in args.models:
-        config = build_train_config(name, cfg, CLASSES, str(tmp), "x.json", "y.json", str(tmp / "work"),
-                                    str(tmp / "rep"), 0, use_cuda=False, distributed=False)
-        model = build_detector(config, None, "cpu")
+        cfg = dataclasses.replace(resolve_model(shared, name, "train_detector"), device="cpu")
+        config = build_train_config(name, cfg, classes=CLASSES, online=[], train_ann="x.json", val_ann="y.json",
+                                    work_dir=str(tmp / "work"), reports_dir=str(tmp / "rep"), seed=0, use_cuda=False,
+                                    distributed=False)
+        model = build_detector(config.model, "cpu")
         checkpoint = tmp / f"{name}.pth"
         torch.save({"state_dict": model.state_dict(), "meta": {"dataset_meta": {"classes": CLASSES}}}, checkpoint)
         config_path = tmp / f"{name}.py"
         config.dump(str(config_path))
-        train_ips = train_images_per_second(build_detector(config, None, "cpu"), cfg, args.steps)
+        train_ips = train_images_per_second(build_detector(config.model, "cpu"), cfg, args.steps)
         model.eval()
-        predict_view(model, paths[: cfg.batch_size], "original", 1.0, cfg.batch_size)  # warm-up
+        predict_view(model, paths[: cfg.batch_size], "original", cfg.image_size, cfg.batch_size)  # warm-up
         start = time.perf_counter()
-        ours = predict_view(model, paths, "original", 1.0, cfg.batch_size)
+        ours = predict_view(model, paths, "original", cfg.image_size, cfg.batch_size)
         ours_ips = len(paths) / (time.perf_counter() - start)
         inferencer = DetInferencer(model=str(config_path), weights=str(checkpoint), device="cpu", show_progress=False)
         inferencer(str(paths[0]), return_datasamples=True, no_save_pred=True)  # warm-up

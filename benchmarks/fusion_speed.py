@@ -11,7 +11,7 @@ import time
 import numpy as np
 from ensemble_boxes import weighted_boxes_fusion
 
-from podium.detection.predictions import ImagePredictions
+from podium.boxes import ImagePredictions
 from podium.ensemble import fuse_sets
 from podium.metrics.detection import coco_map
 
@@ -51,10 +51,11 @@ def main() -> None:
     plain = time.perf_counter() - start
 
     start = time.perf_counter()
-    serial = fuse_sets(sets, weights, iou_thr=0.55, workers=1)
+    wbf = {"method": "wbf", "iou_thr": 0.55, "skip_box_thr": 0.0, "conf_type": "avg"}
+    serial = fuse_sets(sets, weights, workers=1, **wbf)
     ours_serial = time.perf_counter() - start
     start = time.perf_counter()
-    fused = fuse_sets(sets, weights, iou_thr=0.55, workers=args.workers)
+    fused = fuse_sets(sets, weights, workers=args.workers, **wbf)
     ours = time.perf_counter() - start
     assert all(np.allclose(a.boxes, b.boxes) for a, b in zip(serial, fused, strict=True))
 

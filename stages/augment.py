@@ -14,7 +14,8 @@ import time
 import pandas as pd
 
 from podium import stage
-from podium.augment import AudioCloner, ImageCloner, clones_to_coco, detection_jobs, preview, run_cloner
+from podium.augment import preview
+from podium.augment.clones import AudioCloner, ImageCloner, clones_to_coco, detection_jobs, run_cloner
 from podium.files import atomic_dir, read_json, write_json
 from podium.params import load_stage_params, to_dict
 
@@ -31,9 +32,8 @@ def main() -> None:
             folds = pd.read_csv(args.folds / "detection.csv")
             jobs = detection_jobs(coco, dict(zip(folds.file_name, folds.fold, strict=True)))
             (out / "detection/images").mkdir(parents=True)
-            cloner = ImageCloner(cfg.image_ops, cfg.detection_clones, cfg.strong_fraction, cfg.min_visibility,
-                                 cfg.min_box_size, cfg.retries, common.seed, args.merged / "detection/images",
-                                 out / "detection/images")
+            cloner = ImageCloner(cfg, seed=common.seed, images=args.merged / "detection/images",
+                                 out=out / "detection/images")
             start = time.perf_counter()
             result = run_cloner(cloner, jobs, cfg.workers, "augment images")
             report["detection"], metrics["detection"] = _summary(jobs, result, time.perf_counter() - start)
@@ -47,9 +47,8 @@ def main() -> None:
             jobs = table.sort_values("fname").to_dict("records")
             (out / "audio/clips").mkdir(parents=True)
             noise = args.noise if args.noise.is_dir() else None
-            cloner = AudioCloner(cfg.audio_ops, cfg.audio_clones, cfg.strong_fraction, cfg.min_rms_db, cfg.retries,
-                                 common.seed, common.sample_rate, noise, args.merged / "audio/clips",
-                                 out / "audio/clips")
+            cloner = AudioCloner(cfg, seed=common.seed, sample_rate=common.sample_rate, noise=noise,
+                                 clips=args.merged / "audio/clips", out=out / "audio/clips")
             start = time.perf_counter()
             result = run_cloner(cloner, jobs, cfg.workers, "augment clips")
             report["audio"], metrics["audio"] = _summary(jobs, result, time.perf_counter() - start)

@@ -9,8 +9,6 @@ Writes: --out (data/merged): detection/images + detection/train.json (COCO, each
 
 import csv
 
-from tqdm import tqdm
-
 from podium import stage
 from podium.data.external import (
     COMPETITION,
@@ -25,6 +23,7 @@ from podium.data.external import (
 from podium.data.layout import check_layout
 from podium.files import atomic_dir, read_json, write_json
 from podium.params import load_stage_params, to_dict
+from podium.progress import bar
 
 
 def main() -> None:
@@ -42,7 +41,7 @@ def main() -> None:
             coco, rep = merge_detection(
                 read_coco(raw / "annotations.json", raw / "images", COMPETITION, None),
                 (sample for ext in externals for sample in ext), classes, out / "detection",
-                progress=lambda it: tqdm(it, desc="merging images", unit="img"))
+                progress=lambda it: bar(it, desc="merging images", unit="img"))
             write_json(out / "detection/train.json", coco)
             report["detection"] = rep.as_dict()
         if "audio" in tasks:
@@ -53,7 +52,7 @@ def main() -> None:
                                if s.format == "folders" else
                                read_audio_csv(args.external / s.path, s.name, s.labels))
             rows, rep = merge_audio((x for it in samples for x in it), common.sample_rate, out / "audio",
-                                         progress=lambda it: tqdm(it, desc="merging clips", unit="clip"))
+                                         progress=lambda it: bar(it, desc="merging clips", unit="clip"))
             with open(out / "audio/train.csv", "w", newline="") as f:
                 writer = csv.DictWriter(f, ["fname", "label", "source", "group", "orig_file"])
                 writer.writeheader()

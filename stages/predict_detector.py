@@ -1,57 +1,48 @@
 """predict_detector: one trained (model, fold) predicts the test images and, with the same TTA, its fold's
 validation images (OOF), so ensembles are tuned on OOF exactly as they are applied to test.
 
-Reads:  --models (models/detection/<model>/fold<k>: model.pth, config.py), --folds (data/folds/detection.csv),
-        --merged (data/merged/detection/images), --test (data/raw/detection/test/images); params
-        `predict_detector`.
+Reads:  --model_dir (models/detection/<model>/fold<k>: model.pth, params.yaml), --fold_table
+        (data/folds/detection.csv), --merged (data/merged/detection/images), --test (data/raw/detection/test/images);
+        params `predict_detector` (its shared knobs and `per_model[--model]`).
 Writes: --out (predictions/detection/<model>/fold<k>): oof.json and test.json (boxes x1,y1,x2,y2 in
-        original-image pixels, see podium.detection.predictions).
+        original-image pixels, see podium.boxes), the TTA views fused per image.
 """
 
-import os
-
 import pandas as pd
-from tqdm import tqdm
 
-from podium import stage
+from podium import devices, stage
 from podium.data.layout import IMAGE_SUFFIXES, list_files
 from podium.files import atomic_dir
-from podium.params import load_stage_params, resolve_model
+from podium.params import load_stage_params
+from podium.progress import bar
 
 
 def main() -> None:
-    args = stage.parse_paths(__doc__, "params", "models", "folds", "merged", "test", "out", model=str, fold=int)
-    cfg = resolve_model(load_stage_params(args.params, "predict_detector")["predict_detector"], args.model,
-                        "predict_detector")
-    if cfg.device == "cpu":
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""
-    import torch
-    from mmengine.config import Config
+    args = stage.parse_paths(__doc__, "params", "model_dir", "fold_table", "merged", "test", "out", model=str,
+                             fold=int)
+    cfg = load_stage_params(args.params, "predict_detector", args.model)["predict_detector"]
+    devices.hide_gpus_for_cpu(cfg.device)
+    from podium.boxes import write_predictions
+    from podium.detection.inference import load_detector, predict_views
+    from podium.ensemble.boxes import fuse_views
 
-    from podium.detection import predictions, train, tta
-
-    checkpoint = args.models / "model.pth"
-    meta = train.checkpoint_meta(checkpoint)
-    if (meta.get("model"), meta.get("fold")) != (args.model, args.fold):
-        raise predictions.PredictionError(
-            f"{checkpoint}: holds model {meta.get('model')} fold {meta.get('fold')}, not {args.model} fold "
-            f"{args.fold}; rerun train_detector@{args.model}-{args.fold}")
-    device = "cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu"
-    model = train.build_detector(Config.fromfile(str(args.models / "config.py")), checkpoint, device)
-    folds = pd.read_csv(args.folds)
+    model, classes, trained = load_detector(args.model_dir, args.model, args.fold, devices.pick_device(cfg.device))
+    folds = pd.read_csv(args.fold_table)
     sets = {"oof": [args.merged / "images" / f for f in folds.file_name[folds.fold == args.fold]],
             "test": list_files(args.test, IMAGE_SUFFIXES)}
+    views = len(cfg.tta_views) * len(cfg.tta_scales)
     with atomic_dir(args.out) as out:
         for name, paths in sets.items():
-            with tqdm(total=len(paths) * len(cfg.tta_views) * len(cfg.tta_scales), unit="img",
-                      desc=f"{args.model} fold {args.fold} {name}") as bar:
-                preds = tta.predict_tta(model, paths, cfg.tta_views, cfg.tta_scales, cfg.batch_size, cfg.tta_merge,
-                                        cfg.tta_iou_thr, bar.update)
+            with bar(total=len(paths) * views, unit="img", desc=f"{args.model} fold {args.fold} {name}") as progress:
+                per_view = predict_views(model, paths, views=cfg.tta_views, scales=cfg.tta_scales,
+                                         image_size=trained.image_size, batch_size=cfg.batch_size,
+                                         progress=progress.update)
+            preds = fuse_views(per_view, cfg.tta_merge, cfg.tta_iou_thr)
             for p in preds:
                 p.fold = args.fold if name == "oof" else -1
-            predictions.write_predictions(out / f"{name}.json", meta["classes"], preds,
-                                          {"model": args.model, "fold": args.fold, "set": name,
-                                           "tta": cfg.tta_views, "scales": cfg.tta_scales, "merge": cfg.tta_merge})
+            write_predictions(out / f"{name}.json", classes, preds, {
+                "model": args.model, "fold": args.fold, "set": name, "tta": cfg.tta_views, "scales": cfg.tta_scales,
+                "merge": cfg.tta_merge})
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """train_audio: one speech-command classifier on one fold (dvc.yaml's matrix expands models x folds).
 
-Reads:  --folds (data/folds/audio.csv), --clips (data/merged/audio/clips), --augmented (data/augmented/audio:
+Reads:  --fold_table (data/folds/audio.csv), --clips (data/merged/audio/clips), --augmented (data/augmented/audio:
         clips/ + train.csv, the clones; only clones whose parent is not in --fold are trained on); params
-        `common`, `audio_features`, `train_audio` (with `per_model[--model]` applied).
+        `common`, `audio_features`, `train_audio` (its shared knobs and `per_model[--model]`).
 Writes: --out (models/audio/<model>/fold<k>): model.pt (best weights + classes, features, params), params.yaml
-        (resolved), oof.csv (validation probabilities); --reports (reports/audio/<model>/fold<k>): DVCLive
-        metrics.json (accuracy, macro-F1, per-class recall), per-epoch plots and the confusion matrix.
+        (resolved), validation.csv (the fold's validation probabilities, no TTA); --reports
+        (reports/audio/<model>/fold<k>): DVCLive metrics.json (accuracy, macro-F1, per-class recall), per-epoch
+        plots and the confusion matrix.
 """
 
 import dataclasses
@@ -13,31 +14,32 @@ import dataclasses
 import pandas as pd
 import yaml
 from dvclive import Live
-from tqdm import tqdm
 
-from podium import stage
-from podium.audio import oof, train
-from podium.data.folds import check_clone_folds
+from podium import devices, probabilities, stage
+from podium.audio import train
+from podium.coverage import check_clone_folds
 from podium.files import atomic_dir
 from podium.metrics import classification_scores
-from podium.params import load_stage_params, resolve_model, to_dict
+from podium.params import load_stage_params, to_dict
+from podium.progress import bar
 
 
 def main() -> None:
-    args = stage.parse_paths(__doc__, "params", "folds", "clips", "augmented", "out", "reports", model=str, fold=int)
-    p = load_stage_params(args.params, "train_audio")
-    common, features = p["common"], p["audio_features"]
-    cfg = resolve_model(p["train_audio"], args.model, "train_audio")
+    args = stage.parse_paths(__doc__, "params", "fold_table", "clips", "augmented", "out", "reports", model=str,
+                             fold=int)
+    p = load_stage_params(args.params, "train_audio", args.model)
+    common, features, cfg = p["common"], p["audio_features"], p["train_audio"]
     stage.relaunch_with_torchrun(cfg.gpus)
     rank, _ = stage.init_distributed(cfg.device)
-    table = pd.read_csv(args.folds)
+    table = pd.read_csv(args.fold_table)
     classes = sorted(table.label.unique())
     length = round(common.sample_rate * common.clip_seconds)
     clones = pd.read_csv(args.augmented / "train.csv")
     check_clone_folds(clones.to_dict("records"), dict(zip(table.fname, table.fold, strict=True)), "fname",
                       str(args.augmented / "train.csv"))
-    train_set, val_set = train.fold_datasets(table, args.fold, args.clips, classes, common.sample_rate, length,
-                                             clones, args.augmented / "clips")
+    train_set, val_set = train.fold_datasets(table, args.fold, clips=args.clips, classes=classes,
+                                             sample_rate=common.sample_rate, length=length, clones=clones,
+                                             clone_clips=args.augmented / "clips")
     model = train.build_model(features, args.model, len(classes), common.sample_rate, cfg.pretrained, common.seed)
     live = Live(str(args.reports), dvcyaml=False, save_dvc_exp=False, report=None) if rank == 0 else None
 
@@ -49,9 +51,10 @@ def main() -> None:
             live.next_step()
 
     result = train.train_fold(
-        model, train_set, val_set, cfg, common.sample_rate, common.seed, train.pick_device(cfg.device), log_epoch,
-        progress=lambda epochs, steps: tqdm(total=epochs * steps, desc=f"{args.model} fold {args.fold}",
-                                            unit="step", disable=rank != 0))
+        model, train_set, val_set, cfg, sample_rate=common.sample_rate, seed=common.seed,
+        device=devices.pick_device(cfg.device), log_epoch=log_epoch,
+        progress=lambda steps: bar(total=steps, desc=f"{args.model} fold {args.fold}", unit="step",
+                                   disable=rank != 0))
     if rank != 0:
         return
     truth = [classes[i] for i in val_set.targets]
@@ -67,8 +70,9 @@ def main() -> None:
             "classes": classes, "network": args.model, "features": dataclasses.asdict(features),
             "sample_rate": common.sample_rate, "clip_samples": length, "fold": args.fold, "params": resolved})
         (out / "params.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
-        fnames = [path.name for path in val_set.paths]
-        oof.oof_table(fnames, truth, args.fold, result.val_proba, classes).to_csv(out / "oof.csv", index=False)
+        table = probabilities.proba_table([path.name for path in val_set.paths], truth, args.fold, result.val_proba,
+                                          classes)
+        probabilities.write_table(out / "validation.csv", table, args.model, args.fold)
     print(f"{args.model} fold {args.fold}: accuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f} "
           f"(best epoch {result.best_epoch})")
 

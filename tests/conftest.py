@@ -17,8 +17,9 @@ TINY = {
                  "audio_train_per_word": 2, "audio_test_per_word": 1, "noise_clips": 2},
     "split_folds": {"folds": [0, 1]},
     "augment": {"detection_clones": 1, "audio_clones": 1, "workers": 1, "preview": 2},
-    "train_audio": {"models": ["small_cnn"], "epochs": 1, "batch_size": 4, "device": "cpu"},
-    "train_detector": {"models": ["vfnet"], "epochs": 1, "batch_size": 4, "image_size": 64, "base_channels": 8,
+    "models": {"detection": ["vfnet"], "audio": ["small_cnn"]},
+    "train_audio": {"epochs": 1, "batch_size": 4, "device": "cpu"},
+    "train_detector": {"epochs": 1, "batch_size": 4, "image_size": 64, "base_channels": 8,
                        "neck_channels": 32, "device": "cpu", "warmup_iters": 2},
 }
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from podium import compat
-from podium.detection import load_base_config, resize_model
+from podium.detection.config import load_base_config, resize_model
 
 
 @pytest.fixture

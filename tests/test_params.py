@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from podium.params import SECTIONS, STAGE_PARAMS, ParamsError, load_params, load_stage_params
+from podium.params import SECTIONS, STAGE_PARAMS, ParamsError, dvc_params, load_params, load_stage_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,8 +21,37 @@ def test_dvc_yaml_declares_exactly_the_params_each_stage_reads():
         base = name.split("@")[0]
         assert (ROOT / "stages" / f"{base}.py").exists(), f"stage {name} has no stages/{base}.py"
     assert set(declared) == set(STAGE_PARAMS), "dvc.yaml stages and podium.params.STAGE_PARAMS differ"
-    for stage, entries in STAGE_PARAMS.items():
-        assert sorted(declared[stage]) == sorted(entries), f"{stage}: dvc.yaml params != STAGE_PARAMS"
+    for stage in STAGE_PARAMS:
+        assert sorted(declared[stage]) == sorted(dvc_params(stage)), f"{stage}: dvc.yaml params != dvc_params()"
+
+
+def test_a_per_model_stage_declares_only_its_own_models_entry():
+    entries = dvc_params("train_detector")
+    assert "train_detector.per_model.${item.model}" in entries and "train_detector" not in entries
+    assert not any(e.startswith("models") for e in entries)  # adding a model does not touch trained ones
+    assert "train_detector.lr" in entries and "train_detector.per_model" not in entries
+
+
+def test_a_listed_model_without_a_per_model_entry_is_an_error_saying_what_to_add(tmp_path):
+    path = _write(tmp_path, lambda p: p["train_detector"]["per_model"].pop("faster_rcnn"))
+    with pytest.raises(ParamsError, match=r"train_detector.per_model has no entry for 'faster_rcnn' .*add "
+                                          r"`faster_rcnn: \{\}`"):
+        load_params(path)
+
+
+def test_per_model_entries_are_checked_and_resolved(tmp_path):
+    path = _write(tmp_path, lambda p: p["train_detector"]["per_model"].update(vfnet={"epochs": "many"}))
+    with pytest.raises(ParamsError, match="train_detector.per_model.vfnet.epochs: expected int"):
+        load_params(path)
+    cascade = load_stage_params(ROOT / "params.yaml", "train_detector", "cascade_rcnn")["train_detector"]
+    assert cascade.epochs == 2 and cascade.per_model == {}
+    vfnet = load_stage_params(ROOT / "params.yaml", "train_detector", "vfnet")["train_detector"]
+    assert vfnet.epochs == load_params(ROOT / "params.yaml")["train_detector"].epochs
+
+
+def test_an_unknown_detector_name_is_refused_at_load_time(tmp_path):
+    with pytest.raises(ParamsError, match=r"models.detection\[0\]: 'yolox' is not one of"):
+        load_params(_write(tmp_path, lambda p: p["models"].update(detection=["yolox"])))
 
 
 def test_every_params_section_is_read_by_some_stage():

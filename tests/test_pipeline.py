@@ -1,5 +1,6 @@
 """The DVC graph itself: `dvc repro` on a copy of the project with tiny params, rerun behaviour."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -60,16 +61,80 @@ def test_repro_then_nothing_then_only_what_changed(project):
     assert _ran(_sh(["dvc", "repro"], project)) == DATA_STAGES
 
 
-@pytest.mark.slow
-def test_whole_pipeline_on_tiny_params(tmp_path, tiny_params):
-    """Every stage of dvc.yaml end to end; then a training knob makes exactly its training stages stale."""
-    project = _copy_project(tmp_path, tiny_params, None)
+def _stale(project: Path) -> set[str]:
+    """The stages `dvc status` reports changed (their own deps, params or outs), by name."""
+    return set(json.loads(_sh(["dvc", "status", "--json"], project).strip() or "{}"))
+
+
+@pytest.fixture(scope="module")
+def whole_pipeline(tmp_path_factory, write_params):
+    """Every stage of dvc.yaml run end to end on tiny params with two detectors (the two families) and one
+    audio model; a git + DVC project folder."""
+    folder = tmp_path_factory.mktemp("pipeline")
+    params = write_params(folder, models={"detection": ["vfnet", "faster_rcnn"], "audio": ["small_cnn"]})
+    project = _copy_project(folder, params, None)
     _sh(["dvc", "repro"], project)
-    assert (project / "reports/detection/vfnet/cv.json").exists() and (project / "oof/audio/small_cnn.csv").exists()
-    assert "up to date" in _sh(["dvc", "status"], project)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["train_detector"]["lr"] = 0.001
+    return project
+
+
+def _edit_params(project: Path, change) -> str:
+    """Apply `change` to params.yaml; return the old text, to put back."""
+    old = (project / "params.yaml").read_text()
+    params = yaml.safe_load(old)
+    change(params)
     (project / "params.yaml").write_text(yaml.safe_dump(params))
-    stale = {line.strip().rstrip(":") for line in _sh(["dvc", "status"], project).splitlines()
-             if line and not line.startswith(("\t", " "))}
-    assert stale == {"train_detector@vfnet-0", "train_detector@vfnet-1"}
+    return old
+
+
+TRAIN = {f"train_detector@{m}-{k}" for m in ("vfnet", "faster_rcnn") for k in (0, 1)}
+PREDICT = {f"predict_detector@{m}-{k}" for m in ("vfnet", "faster_rcnn") for k in (0, 1)}
+CASCADE = {"train_detector@cascade_rcnn-0", "train_detector@cascade_rcnn-1", "predict_detector@cascade_rcnn-0",
+           "predict_detector@cascade_rcnn-1", "evaluate_detector@cascade_rcnn"}
+
+RERUN_CASES = {  # change to params.yaml -> exactly the stages it makes stale
+    "add a model": (lambda p: p["models"]["detection"].append("cascade_rcnn"), CASCADE | {"tune_ensemble", "submit"}),
+    "drop a model": (lambda p: p["models"]["detection"].remove("faster_rcnn"), {"tune_ensemble", "submit"}),
+    "one model's training override": (lambda p: p["train_detector"]["per_model"]["faster_rcnn"].update(lr=0.001),
+                                      {"train_detector@faster_rcnn-0", "train_detector@faster_rcnn-1"}),
+    "one model's TTA override": (lambda p: p["predict_detector"]["per_model"]["vfnet"].update(tta_merge="wbf"),
+                                 {"predict_detector@vfnet-0", "predict_detector@vfnet-1"}),
+    "a shared training knob": (lambda p: p["train_detector"].update(lr=0.001), TRAIN),
+    "an ensemble knob": (lambda p: p["ensemble"].update(box_iou_thr=0.6), {"tune_ensemble"}),
+    "an audio model's override": (lambda p: p["train_audio"]["per_model"]["small_cnn"].update(lr=0.01),
+                                  {"train_audio@small_cnn-0", "train_audio@small_cnn-1"}),
+}
+
+
+@pytest.mark.slow
+def test_whole_pipeline_then_nothing_is_stale(whole_pipeline):
+    project = whole_pipeline
+    assert (project / "reports/detection/faster_rcnn/cv.json").exists()
+    assert (project / "oof/audio/small_cnn.csv").exists() and (project / "submissions/detection.csv").exists()
+    assert _stale(project) == set()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(RERUN_CASES))
+def test_a_params_change_makes_exactly_its_stages_stale(whole_pipeline, case):
+    change, expected = RERUN_CASES[case]
+    old = _edit_params(whole_pipeline, change)
+    try:
+        assert _stale(whole_pipeline) == expected
+    finally:
+        (whole_pipeline / "params.yaml").write_text(old)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module, expected", [
+    ("ensemble/boxes.py", PREDICT | {"tune_ensemble", "submit"}),  # TTA merge and fusion: no training stage
+    ("ensemble/voting.py", {"tune_ensemble", "submit"}),
+    ("detection/inference.py", TRAIN | PREDICT),
+])
+def test_a_module_edit_makes_exactly_its_stages_stale(whole_pipeline, module, expected):
+    path = whole_pipeline / "src/podium" / module
+    old = path.read_text()
+    path.write_text(old + "\n# an edit\n")
+    try:
+        assert _stale(whole_pipeline) == expected
+    finally:
+        path.write_text(old)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from podium.detection import BASE_CONFIGS, load_base_config, resize_model
+from podium.detection.config import BASE_CONFIGS, load_base_config, resize_model
 
 
 def test_mmcv_compiled_ops_run_on_cpu():

@@ -3,3 +3,8 @@
 
 class PodiumError(Exception):
     """Bad input or configuration; the message names the file and the fix."""
+
+
+class PredictionError(PodiumError, ValueError):
+    """Predictions (boxes or class probabilities) that do not fit what they are used with; the message names
+    the file and the fix."""

@@ -82,3 +82,8 @@ def link_or_copy(src: str | Path, dst: str | Path) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
+
+
+def fold_dir(root: str | Path, fold: int) -> Path:
+    """`<root>/fold<k>`: where one fold's model, predictions or reports live under a model's folder."""
+    return Path(root) / f"fold{fold}"

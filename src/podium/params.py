@@ -1,8 +1,10 @@
-"""params.yaml: typed sections, checked at load time.
+"""params.yaml: typed sections, checked at load time, and which params each dvc.yaml stage reads.
 
 Every default lives in params.yaml. Each section is described here by a dataclass without defaults, so a
 missing key, an unknown key or a wrong type is an error that names the key and the file. `STAGE_PARAMS`
-says which sections each dvc.yaml stage reads; a test keeps it and dvc.yaml in agreement.
+says what each stage reads; `dvc_params` turns that into the stage's dvc.yaml `params` list (a test keeps
+them equal), so a change reruns exactly the stages that read it: a per-model stage declares the shared knobs
+of its section key by key plus its own model's `per_model` entry, never another model's.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from podium.settings import (
     Download,
     EnsembleConfig,
     MergeExternal,
+    Models,
     ParamsError,
     SplitFolds,
     SubmitConfig,
 )
 
 SECTIONS: dict[str, type] = {
+    "models": Models,
     "common": Common,
     "download": Download,
     "merge_external": MergeExternal,
@@ -46,7 +50,12 @@ SECTIONS: dict[str, type] = {
     "submit": SubmitConfig,
 }
 
-# Which params each dvc.yaml stage reads: a section name, or "section.key" for a single shared knob.
+# Sections with a `per_model` entry per model: a stage expanded per model reads the shared knobs with its
+# model's entry applied; which models list they serve.
+PER_MODEL: dict[str, str] = {"train_detector": "detection", "predict_detector": "detection", "train_audio": "audio"}
+
+# What each dvc.yaml stage reads: a section, or "section.key" for one knob. A PER_MODEL section here means its
+# shared knobs plus the stage's model's per_model entry (dvc.yaml's `${item.model}`).
 STAGE_PARAMS: dict[str, list[str]] = {
     "download": ["common", "download"],
     "merge_external": ["common", "merge_external"],
@@ -58,9 +67,26 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "evaluate_detector": [],
     "predict_detector": ["predict_detector"],
     "predict_audio": ["predict_audio"],
-    "tune_ensemble": ["common.seed", "ensemble", "train_detector.models", "train_audio.models"],
-    "submit": ["submit", "split_folds", "train_detector.models", "train_audio.models"],
+    "tune_ensemble": ["common.seed", "ensemble", "models"],
+    "submit": ["submit", "split_folds.folds", "models"],
 }
+
+
+def dvc_params(stage: str) -> list[str]:
+    """The `params` list dvc.yaml must declare for `stage`."""
+    out = []
+    for entry in STAGE_PARAMS[stage]:
+        if entry in PER_MODEL:
+            out += [f"{entry}.{f.name}" for f in dataclasses.fields(SECTIONS[entry]) if f.name != "per_model"]
+            out.append(f"{entry}.per_model.${{item.model}}")
+        else:
+            out.append(entry)
+    return out
+
+
+def check_section(tp: type, value: Any, where: str) -> Any:
+    """`value` (plain YAML data) checked against the section dataclass `tp`; ParamsError names `where`."""
+    return _check(value, tp, where)
 
 
 def _check(value: Any, tp: Any, where: str) -> Any:
@@ -128,35 +154,46 @@ def load_params(path: str | Path) -> dict[str, Any]:
         raise ParamsError(f"{path}: missing section(s) {missing}")
     try:
         params = {name: _check(raw[name], tp, name) for name, tp in SECTIONS.items()}
-        for name, section in params.items():
-            for model in getattr(section, "models", []):  # every listed model's resolved knobs are valid
-                resolve_model(section, model, name)
+        for name, task in PER_MODEL.items():
+            for model in getattr(params["models"], task):  # every listed model has an entry, and it is valid
+                if model not in params[name].per_model:
+                    raise ParamsError(
+                        f"{name}.per_model has no entry for {model!r} (listed in models.{task}): add `{model}: {{}}` "
+                        "there (dvc.yaml declares each model's entry, so it must exist even when nothing differs)")
+            for model in params[name].per_model:  # listed or not (a model dropped for now), its knobs are valid
+                resolve_model(params[name], model, name)
     except ParamsError as e:
         raise ParamsError(f"{path}: {e}") from None
     return params
 
 
-def resolve_model(section: Any, model: str, name: str = "section") -> Any:
-    """A training section's knobs for `model`: the shared ones with its `per_model` entry applied."""
-    overrides = section.per_model.get(model, {})
-    if not isinstance(overrides, dict):
-        raise ParamsError(f"{name}.per_model.{model}: expected a mapping of knobs to change")
-    fixed = {"models", "per_model"} & set(overrides)
-    if fixed:
-        raise ParamsError(f"{name}.per_model.{model}: {sorted(fixed)} cannot differ per model")
-    merged = {**dataclasses.asdict(section), **overrides}
+def resolve_model(section: Any, model: str, name: str) -> Any:
+    """A per-model section's knobs for `model`: the shared ones with its `per_model` entry applied (the
+    result's own `per_model` is empty)."""
+    if model not in section.per_model:
+        raise ParamsError(f"{name}.per_model has no entry for {model!r}; add `{model}: {{}}`")
+    overrides = section.per_model[model]
+    if "per_model" in overrides:
+        raise ParamsError(f"{name}.per_model.{model}: per_model cannot differ per model")
+    merged = {**dataclasses.asdict(section), **overrides, "per_model": {}}
     return _check(merged, type(section), f"{name}.per_model.{model}")
 
 
-def load_stage_params(path: str | Path, stage: str) -> dict[str, Any]:
-    """The sections (or single shared keys) that `stage` declares in dvc.yaml, checked."""
+def load_stage_params(path: str | Path, stage: str, model: str | None = None) -> dict[str, Any]:
+    """{entry: value} for each entry of STAGE_PARAMS[stage] (a section, or one knob), checked; a PER_MODEL
+    section comes resolved for `model` (required then)."""
     if stage not in STAGE_PARAMS:
         raise KeyError(f"unknown stage {stage!r}; stages are {sorted(STAGE_PARAMS)}")
     params = load_params(path)
     out: dict[str, Any] = {}
     for entry in STAGE_PARAMS[stage]:
         section, _, key = entry.partition(".")
-        out[entry] = getattr(params[section], key) if key else params[section]
+        if entry in PER_MODEL:
+            if model is None:
+                raise ValueError(f"stage {stage} reads {entry} for one model: pass the model")
+            out[entry] = resolve_model(params[entry], model, entry)
+        else:
+            out[entry] = getattr(params[section], key) if key else params[section]
     return out
 
 

@@ -13,6 +13,18 @@ class ParamsError(PodiumError, ValueError):
     """params.yaml does not match what podium expects."""
 
 
+DetectorName = Literal["vfnet", "cascade_rcnn", "faster_rcnn"]  # keys of podium.detection.config.BASE_CONFIGS
+
+
+@dataclass(frozen=True)
+class Models:
+    """The models in play. dvc.yaml's matrix trains and predicts each on every fold; tune_ensemble and submit
+    combine them. Each listed model needs a `per_model` entry in its task's per-model sections."""
+
+    detection: list[DetectorName]
+    audio: list[str]  # podium baselines (podium.audio.models.BASELINES) or any timm model name
+
+
 @dataclass(frozen=True)
 class Common:
     seed: int
@@ -126,7 +138,6 @@ class AudioFeatureConfig:
 
 @dataclass(frozen=True)
 class AudioTrainConfig:
-    models: list[str]  # expanded by dvc.yaml's matrix: one training stage per (model, fold)
     epochs: int
     batch_size: int
     optimizer: Literal["adamw", "sgd"]
@@ -146,9 +157,7 @@ class AudioTrainConfig:
     device: Literal["auto", "cpu", "cuda"]
     gpus: int  # processes (one per GPU; on CPU, gloo processes); >1 launches through torchrun
     num_workers: int  # DataLoader workers reading clips
-    per_model: dict[str, dict[str, Any]]  # per-model differences from the knobs above, e.g. {resnet18: {lr: 0.001}}
-
-
+    per_model: dict[str, dict[str, Any]]  # model -> its differences from the knobs above, e.g. {resnet18: {lr: 0.001}}
 
 @dataclass(frozen=True)
 class AudioPredictConfig:
@@ -160,7 +169,6 @@ class AudioPredictConfig:
 
 @dataclass(frozen=True)
 class DetectorTrainConfig:
-    models: list[str]  # podium names (vfnet, cascade_rcnn, faster_rcnn); dvc.yaml's matrix: models x folds
     image_size: int  # px: images are resized (aspect kept) to fit this square
     backbone_depth: int  # ResNet depth: 18, 34, 50, 101
     base_channels: int  # ResNet stem width (64 in the standard ResNet)
@@ -188,18 +196,18 @@ class DetectorTrainConfig:
     num_workers: int  # DataLoader workers
     online_augment: dict[str, OnlineOp]  # mmdet train pipeline (albumentations via Albu), in this order
     online_min_visibility: float  # online ops drop a box keeping less of its area in the image; clip the rest
-    per_model: dict[str, dict[str, Any]]  # per-model differences from the knobs above
+    per_model: dict[str, dict[str, Any]]  # model -> its differences from the knobs above
 
 
 @dataclass(frozen=True)
 class DetectorPredictConfig:
-    tta_views: list[Literal["original", "hflip", "vflip"]]
+    tta_views: list[Literal["original", "hflip", "vflip"]]  # keys of podium.detection.inference.VIEWS
     tta_scales: list[float]  # multipliers of train_detector.image_size
     tta_merge: Literal["wbf", "nms"]  # how views are fused (mmdet's own TTA can only do NMS)
     tta_iou_thr: float
     batch_size: int
     device: Literal["auto", "cpu", "cuda"]
-    per_model: dict[str, dict[str, Any]]  # per-model differences from the knobs above, e.g. {vfnet: {tta_merge: nms}}
+    per_model: dict[str, dict[str, Any]]  # model -> its differences from the knobs above
 
 
 @dataclass(frozen=True)

@@ -48,12 +48,12 @@ def test_unknown_model_lists_the_baselines():
 def test_one_cycle_schedule_survives_short_runs(steps):
     import dataclasses
 
-    from podium.audio.train import _scheduler
+    from podium.audio.train import SCHEDULES
     from podium.params import load_params
 
     cfg = dataclasses.replace(load_params(ROOT / "params.yaml")["train_audio"], schedule="onecycle", epochs=1)
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=cfg.lr)
-    scheduler = _scheduler(optimizer, cfg, steps)  # 5 steps used to divide by zero inside torch
+    scheduler = SCHEDULES["onecycle"](optimizer, cfg, steps)  # 5 steps used to divide by zero inside torch
     lrs = []
     for _ in range(steps):
         optimizer.step()

@@ -1,11 +1,13 @@
 """Offline clones: parents, folds and failure rules, and byte-identical reruns whatever the worker count."""
 
+import dataclasses
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
-from podium.audio.clips import write_clip
-from podium.augment import (
+from podium.augment.clones import (
     AudioCloner,
     AugmentError,
     ImageCloner,
@@ -14,7 +16,11 @@ from podium.augment import (
     detection_jobs,
     run_cloner,
 )
+from podium.clips import write_clip
+from podium.params import load_params
 from podium.settings import AugmentOp
+
+AUGMENT = load_params(Path(__file__).resolve().parents[2] / "params.yaml")["augment"]
 
 IMAGE_OPS = {"rain": AugmentOp(0.5, 0.3, 0.8), "hflip": AugmentOp(0.5, 0, 0), "crop": AugmentOp(0.5, 0.2, 0.6)}
 
@@ -35,10 +41,10 @@ def images(tmp_path):
 def _clone(images, out, workers=1, **kw):
     folder, coco = images
     out.mkdir()
-    settings = dict(ops=IMAGE_OPS, clones=2, strong_fraction=0.5, min_visibility=0.3, min_box_size=2, retries=2,
-                    seed=7, images=folder, out=out) | kw
+    cfg = dataclasses.replace(AUGMENT, **{"image_ops": IMAGE_OPS, "detection_clones": 2, "strong_fraction": 0.5,
+                                          "min_visibility": 0.3, "min_box_size": 2.0, "retries": 2} | kw)
     jobs = detection_jobs(coco, {f"im{i}.png": i % 2 for i in range(4)})
-    return jobs, run_cloner(ImageCloner(**settings), jobs, workers, "test")
+    return jobs, run_cloner(ImageCloner(cfg, seed=7, images=folder, out=out), jobs, workers, "test")
 
 
 def test_clone_name_keeps_the_suffix():
@@ -66,7 +72,7 @@ def test_reruns_are_byte_identical_whatever_the_worker_count(images, tmp_path):
 
 
 def test_a_clone_that_loses_every_box_is_reported_and_not_written(images, tmp_path):
-    _, result = _clone(images, tmp_path / "out", min_box_size=100)  # every box is smaller than 100 px
+    _, result = _clone(images, tmp_path / "out", min_box_size=100.0)  # every box is smaller than 100 px
     assert not result.clones and len(result.failures) == 8
     assert "all boxes lost in 3 draws" in result.failures[0]["reason"]
     assert not any((tmp_path / "out").iterdir())
@@ -81,7 +87,9 @@ def _clips(tmp_path, audio):
 
 def _audio_cloner(folder, out, ops, clones=2):
     out.mkdir()
-    return AudioCloner(ops, clones, 0.5, -60.0, 1, 7, 8000, None, folder, out)
+    cfg = dataclasses.replace(AUGMENT, audio_ops=ops, audio_clones=clones, strong_fraction=0.5, min_rms_db=-60.0,
+                              retries=1)
+    return AudioCloner(cfg, seed=7, sample_rate=8000, noise=None, clips=folder, out=out)
 
 
 def test_a_silent_audio_clone_is_reported_and_skipped(tmp_path):
@@ -107,7 +115,6 @@ def test_a_loud_audio_clone_is_rescaled_never_clipped(tmp_path):
 
 def test_a_bad_op_in_params_stops_before_any_work(images, tmp_path):
     with pytest.raises(AugmentError, match="augment.image_ops: unknown image augmentation 'snow'"):
-        _clone(images, tmp_path / "out", ops={"snow": AugmentOp(0.5, 0.1, 0.2)})
+        _clone(images, tmp_path / "out", image_ops={"snow": AugmentOp(0.5, 0.1, 0.2)})
     with pytest.raises(AugmentError, match="augment.audio_ops: .*needs noise clips"):
-        AudioCloner({"background_noise": AugmentOp(1, 0.2, 0.5)}, 1, 0.5, -60.0, 1, 7, 8000, None, tmp_path,
-                    tmp_path)
+        _audio_cloner(tmp_path, tmp_path / "out2", {"background_noise": AugmentOp(1, 0.2, 0.5)}, clones=1)

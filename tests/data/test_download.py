@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from podium.data import DownloadError, LayoutError, extract_archive, fetch_url, install_tree, kaggle_download
+from podium.data.download import DownloadError, extract_archive, fetch_url, install_tree, kaggle_download
+from podium.data.layout import LayoutError
 
 
 def _layout_zip(root_name: str = "comp") -> bytes:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from podium.data import (
+from podium.data.external import (
     COMPETITION,
     DETECTION_READERS,
     merge_audio,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from podium.data import TRAIN_ONLY, assign_folds, detection_strata
+from podium.data.folds import TRAIN_ONLY, assign_folds, detection_strata
 
 
 def test_groups_never_straddle_folds_and_each_sample_validates_once():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from podium.audio import read_clip
+from podium.clips import read_clip
 from podium.data import synthetic_audio, synthetic_detection
 
 
@@ -70,7 +70,7 @@ def test_some_test_voices_are_never_heard_in_training():
 
 
 def test_noise_clips_written_by_download_read_back(tmp_path):
-    from podium.audio import write_clip
+    from podium.clips import write_clip
 
     clips = synthetic_audio.generate_noise_clips(np.random.default_rng(0), 3, 16000, seconds=0.5)
     for name, clip in clips.items():

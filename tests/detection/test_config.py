@@ -6,19 +6,23 @@ from pathlib import Path
 import pytest
 
 from podium.detection.config import BASE_CONFIGS, build_train_config, load_base_config
-from podium.params import load_params
+from podium.detection.hooks import online_augment
+from podium.params import load_params, resolve_model
 from podium.settings import DetectorTrainConfig, OnlineOp
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cfg(**changes) -> DetectorTrainConfig:
-    return dataclasses.replace(load_params(ROOT / "params.yaml")["train_detector"], **changes)
+    shared = load_params(ROOT / "params.yaml")["train_detector"]
+    return dataclasses.replace(resolve_model(shared, "faster_rcnn", "train_detector"), **changes)
 
 
 def _build(model="faster_rcnn", classes=("a", "b", "c"), **changes):
-    return build_train_config(model, _cfg(**changes), list(classes), "img/", "train.json", "val.json", "work", "rep",
-                              seed=1, use_cuda=False, distributed=False)
+    cfg = _cfg(**changes)
+    return build_train_config(model, cfg, classes=list(classes), online=online_augment(cfg.online_augment,
+                              cfg.online_min_visibility), train_ann="train.json", val_ann="val.json", work_dir="work",
+                              reports_dir="rep", seed=1, use_cuda=False, distributed=False)
 
 
 @pytest.mark.parametrize("model", sorted(BASE_CONFIGS))

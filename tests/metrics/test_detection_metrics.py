@@ -2,7 +2,7 @@
 
 import pytest
 
-from podium.detection.predictions import ImagePredictions
+from podium.boxes import ImagePredictions
 from podium.metrics.detection import coco_map
 
 CLASSES = ["a", "b"]

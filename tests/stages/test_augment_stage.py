@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from podium.audio.train import fold_datasets
-from podium.data.folds import FoldError, check_clone_folds
+from podium.coverage import FoldError, check_clone_folds
 from podium.detection.train import add_clones, split_annotations
 
 
@@ -45,8 +45,9 @@ def test_a_clone_of_a_validation_sample_never_trains_that_fold(tiny_data):
     table = pd.read_csv(tiny_data / "folds/audio.csv")
     clips = pd.read_csv(tiny_data / "augmented/audio/train.csv")
     for fold in (0, 1):
-        train_set, val_set = fold_datasets(table, fold, tiny_data / "merged/audio/clips", sorted(table.label.unique()),
-                                           16000, 16000, clips, tiny_data / "augmented/audio/clips")
+        train_set, val_set = fold_datasets(table, fold, clips=tiny_data / "merged/audio/clips",
+                                           classes=sorted(table.label.unique()), sample_rate=16000, length=16000,
+                                           clones=clips, clone_clips=tiny_data / "augmented/audio/clips")
         val_names = {p.name for p in val_set.paths}
         used = {p.name for p in train_set.paths if "augmented" in str(p)}
         assert used and not {clips.set_index("fname").parent[f] for f in used} & val_names

@@ -1,19 +1,29 @@
-"""train_detector and evaluate_detector on the tiny embedded competition: the real stage, 1 epoch."""
+"""train_detector, predict_detector and evaluate_detector on the tiny embedded competition: the real stage,
+1 epoch."""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
 
-from podium.detection.predictions import read_predictions
+from podium.boxes import read_predictions
 
 
 def _train(run_stage, params, data, out, model="vfnet", fold=0, check=True):
     return run_stage("train_detector", "--params", params, "--model", model, "--fold", fold,
-                     "--folds", data / "folds/detection.csv", "--merged", data / "merged/detection",
+                     "--fold_table", data / "folds/detection.csv", "--merged", data / "merged/detection",
                      "--augmented", data / "augmented/detection", "--work", out / f"work/{model}/fold{fold}",
                      "--out", out / f"models/{model}/fold{fold}",
                      "--reports", out / f"reports/{model}/fold{fold}", check=check)
+
+
+def _predict(run_stage, params, data, root, out, model="vfnet", fold=0, model_fold=None, check=True):
+    model_fold = fold if model_fold is None else model_fold
+    return run_stage("predict_detector", "--params", params, "--model", model, "--fold", fold, "--model_dir",
+                     root / f"models/{model}/fold{model_fold}", "--fold_table", data / "folds/detection.csv",
+                     "--merged", data / "merged/detection", "--test", data / "raw/detection/test/images",
+                     "--out", out, check=check)
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +37,12 @@ def vfnet_run(tmp_path_factory, tiny_data, run_stage, write_params):
 
 def _check_outputs(root, model, tiny_data):
     out = root / f"models/{model}/fold0"
-    assert sorted(p.name for p in out.iterdir()) == ["config.py", "model.pth", "oof.json", "params.yaml"]
-    classes, oof, _ = read_predictions(out / "oof.json")
+    assert sorted(p.name for p in out.iterdir()) == ["config.py", "model.pth", "params.yaml", "validation.json"]
+    classes, validation, meta = read_predictions(out / "validation.json")
     folds = pd.read_csv(tiny_data / "folds/detection.csv")
-    assert sorted(p.file_name for p in oof) == sorted(folds.file_name[folds.fold == 0])
-    assert all(p.fold == 0 and (p.width, p.height) == (64, 64) for p in oof)
-    assert classes == ["circle", "square", "triangle", "star", "cross"]
+    assert sorted(p.file_name for p in validation) == sorted(folds.file_name[folds.fold == 0])
+    assert all(p.fold == 0 and (p.width, p.height) == (64, 64) for p in validation)
+    assert classes == ["circle", "square", "triangle", "star", "cross"] and meta == {"model": model, "fold": 0}
     metrics = json.loads((root / f"reports/{model}/fold0/metrics.json").read_text())
     assert 0 <= metrics["mAP"] <= 1 and set(metrics["per_class"]) == set(classes)
     assert (root / f"reports/{model}/fold0/live/plots/metrics/loss.tsv").exists()
@@ -48,17 +58,38 @@ def test_one_epoch_of_the_two_stage_families(tmp_path, tiny_data, params_factory
     _check_outputs(tmp_path, model, tiny_data)
 
 
-def test_rerun_resumes_and_evaluate_joins_the_folds(vfnet_run, tiny_data, run_stage):
+def test_predict_without_tta_equals_the_training_stages_validation(vfnet_run, tiny_data, params_factory, run_stage,
+                                                                   tmp_path):
+    """One inference path: predict_detector's OOF with TTA off is the training stage's validation, box for box."""
+    root, _ = vfnet_run
+    params = params_factory(predict_detector={"tta_views": ["original"], "tta_scales": [1.0], "batch_size": 4})
+    _predict(run_stage, params, tiny_data, root, tmp_path / "p")
+    _, oof, _ = read_predictions(tmp_path / "p/oof.json")
+    _, validation, _ = read_predictions(root / "models/vfnet/fold0/validation.json")
+    assert [p.file_name for p in oof] == [p.file_name for p in validation]
+    for a, b in zip(oof, validation, strict=True):
+        assert (a.boxes == b.boxes).all() and (a.scores == b.scores).all() and (a.labels == b.labels).all()
+    assert sum(len(p.scores) for p in oof) > 0
+
+
+def test_rerun_resumes_and_evaluate_joins_the_predicted_folds(vfnet_run, tiny_data, run_stage):
     root, params = vfnet_run
     again = _train(run_stage, params, tiny_data, root, fold=0)  # the work folder holds this config's run
     assert "resumed epoch: 1" in again.stdout + again.stderr  # mmengine reloaded its own checkpoint
     _train(run_stage, params, tiny_data, root, fold=1)
-    run_stage("evaluate_detector", "--folds", tiny_data / "folds/detection.csv", "--merged",
-              tiny_data / "merged/detection", "--models", root / "models/vfnet", "--oof", root / "oof.json",
-              "--metrics", root / "cv.json")
+    for fold in (0, 1):
+        _predict(run_stage, params, tiny_data, root, root / f"predictions/detection/vfnet/fold{fold}", fold=fold)
+    run_stage("evaluate_detector", "--fold_table", tiny_data / "folds/detection.csv", "--merged",
+              tiny_data / "merged/detection", "--predictions", root / "predictions", "--model", "vfnet",
+              "--oof", root / "oof.json", "--metrics", root / "cv.json")
     cv = json.loads((root / "cv.json").read_text())
     assert set(cv["fold_mAP"]) == {"0", "1"}
     assert len(read_predictions(root / "oof.json")[1]) == 12
+    shutil.rmtree(root / "predictions/detection/vfnet/fold1")
+    missing = run_stage("evaluate_detector", "--fold_table", tiny_data / "folds/detection.csv", "--merged",
+                        tiny_data / "merged/detection", "--predictions", root / "predictions", "--model", "vfnet",
+                        "--oof", root / "oof2.json", "--metrics", root / "cv2.json", check=False)
+    assert missing.returncode == 2 and "fold1/oof.json: missing; run predict_detector@vfnet-1" in missing.stderr
 
 
 def test_checkpoint_of_another_model_is_refused(tmp_path, vfnet_run, tiny_data, params_factory, run_stage):
@@ -79,25 +110,30 @@ def test_untrained_baseline_with_zero_epochs(tmp_path, tiny_data, params_factory
 def test_two_process_ddp_on_cpu(tmp_path, tiny_data, params_factory, run_stage):
     result = _train(run_stage, params_factory(train_detector={"gpus": 2, "batch_size": 3}), tiny_data, tmp_path)
     assert "launching 2 processes" in result.stdout
-    _, oof, _ = read_predictions(tmp_path / "models/vfnet/fold0/oof.json")
-    assert len(oof) == 6
+    _, validation, _ = read_predictions(tmp_path / "models/vfnet/fold0/validation.json")
+    assert len(validation) == 6
 
 
 def test_predict_with_tta_writes_oof_and_test(vfnet_run, tiny_data, params_factory, run_stage, tmp_path):
     root, _ = vfnet_run
     params = params_factory(predict_detector={"tta_views": ["original", "hflip", "vflip"], "batch_size": 4,
                                               "tta_merge": "wbf", "per_model": {"vfnet": {"tta_merge": "nms"}}})
-    run_stage("predict_detector", "--params", params, "--model", "vfnet", "--fold", 0, "--models",
-              root / "models/vfnet/fold0", "--folds", tiny_data / "folds/detection.csv", "--merged",
-              tiny_data / "merged/detection", "--test", tiny_data / "raw/detection/test/images",
-              "--out", tmp_path / "p")
+    _predict(run_stage, params, tiny_data, root, tmp_path / "p")
     _, oof, meta = read_predictions(tmp_path / "p/oof.json")
     _, test, _ = read_predictions(tmp_path / "p/test.json")
     assert meta["tta"] == ["original", "hflip", "vflip"] and len(oof) == 6 and len(test) == 4
     assert meta["merge"] == "nms"  # predict_detector.per_model.vfnet
     assert all(p.fold == -1 for p in test) and all(p.fold == 0 for p in oof)
-    wrong = run_stage("predict_detector", "--params", params, "--model", "vfnet", "--fold", 1, "--models",
-                      root / "models/vfnet/fold0", "--folds", tiny_data / "folds/detection.csv", "--merged",
-                      tiny_data / "merged/detection", "--test", tiny_data / "raw/detection/test/images", "--out",
-                      tmp_path / "q", check=False)
+    wrong = _predict(run_stage, params, tiny_data, root, tmp_path / "q", fold=1, model_fold=0, check=False)
     assert wrong.returncode == 2 and "holds model vfnet fold 0, not vfnet fold 1" in wrong.stderr
+
+
+def test_a_poisoned_config_py_is_never_executed(vfnet_run, tiny_data, params_factory, run_stage, tmp_path):
+    """A model folder is data: predict_detector rebuilds the model from params.yaml, never runs config.py."""
+    root, params = vfnet_run
+    folder = tmp_path / "models/vfnet/fold0"
+    shutil.copytree(root / "models/vfnet/fold0", folder)
+    marker = tmp_path / "pwned"
+    (folder / "config.py").write_text(f"_x = __import__('pathlib').Path({str(marker)!r}).write_text('ran')\n")
+    _predict(run_stage, params, tiny_data, tmp_path, tmp_path / "p")
+    assert not marker.exists() and (tmp_path / "p/oof.json").exists()

@@ -2,12 +2,14 @@
 one-hot probabilities must score a perfect local leaderboard; a broken set must stop with its file named."""
 
 import json
+import re
 import shutil
 
 import pandas as pd
 import pytest
 
-from podium.detection.predictions import ImagePredictions, write_predictions
+from podium.boxes import ImagePredictions, write_predictions
+from podium.probabilities import write_table
 
 
 def _truth_predictions(coco, noise=0.0):
@@ -50,14 +52,14 @@ def predictions(tmp_path, tiny_data):
         val = audio[audio.fold == fold]
         for name, table in (("oof", val.assign(fold=fold)), ("test", test_audio.assign(fold=-1))):
             probs = pd.DataFrame({f"p_{w}": (table.label == w).astype(float) for w in words})
-            pd.concat([table[["fname", "label", "fold"]].reset_index(drop=True), probs.reset_index(drop=True)],
-                      axis=1).to_csv(out / f"{name}.csv", index=False)
+            write_table(out / f"{name}.csv", pd.concat([table[["fname", "label", "fold"]].reset_index(drop=True),
+                                                        probs.reset_index(drop=True)], axis=1), "small_cnn", fold)
     return root
 
 
 def _params(params_factory):
-    return params_factory(train_detector={"models": ["vfnet", "faster_rcnn"]}, ensemble={"tune_trials": 3,
-                                                                                        "workers": 1})
+    return params_factory(models={"detection": ["vfnet", "faster_rcnn"], "audio": ["small_cnn"]},
+                          ensemble={"tune_trials": 3, "workers": 1})
 
 
 def test_tune_then_submit_scores_perfect_predictions_perfectly(tmp_path, tiny_data, predictions, params_factory,
@@ -81,17 +83,31 @@ def test_tune_then_submit_scores_perfect_predictions_perfectly(tmp_path, tiny_da
     assert manifest["models"] == ["small_cnn"] and manifest["folds"] == [0, 1] and len(manifest["params_sha256"]) == 64
 
 
-def test_a_prediction_file_from_the_wrong_fold_stops_submit(tmp_path, tiny_data, predictions, params_factory,
-                                                             run_stage):
+def _break_audio_row(predictions, drop: bool):
+    path = predictions / "audio/small_cnn/fold1/test.csv"
+    header, *rows = path.read_text().splitlines(keepends=True)
+    path.write_text(header + "".join(rows[:-1] if drop else rows + rows[-1:]))
+
+
+@pytest.mark.parametrize("breakage, message", [
+    (lambda p: shutil.copy(p / "detection/vfnet/fold0/test.json", p / "detection/vfnet/fold1/test.json"),
+     "fold1/test.json: made by vfnet fold 0, not vfnet fold 1"),
+    (lambda p: shutil.copy(p / "audio/small_cnn/fold0/test.csv", p / "audio/small_cnn/fold1/test.csv"),
+     "fold1/test.csv: made by model=small_cnn fold=0, not model=small_cnn fold=1"),
+    (lambda p: _break_audio_row(p, drop=True), r"fold1/test.csv: no row for 1 clip\(s\)"),
+    (lambda p: _break_audio_row(p, drop=False), r"fold1/test.csv: .*1 clip\(s\) appear twice"),
+])
+def test_a_broken_prediction_file_stops_submit_naming_it(tmp_path, tiny_data, predictions, params_factory, run_stage,
+                                                         breakage, message):
     params = _params(params_factory)
     run_stage("tune_ensemble", "--params", params, "--predictions", predictions, "--folds", tiny_data / "folds",
               "--merged", tiny_data / "merged", "--out", tmp_path / "e.json", "--metrics", tmp_path / "o.json")
-    shutil.copy(predictions / "detection/vfnet/fold0/test.json", predictions / "detection/vfnet/fold1/test.json")
+    breakage(predictions)
     result = run_stage("submit", "--params", params, "--predictions", predictions, "--ensemble", tmp_path / "e.json",
                        "--oof_report", tmp_path / "o.json", "--raw", tiny_data / "raw", "--out", tmp_path / "sub",
                        "--metrics", tmp_path / "lb.json", check=False)
-    assert result.returncode == 2
-    assert "fold1/test.json: made by vfnet fold 0, not vfnet fold 1" in result.stderr
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert re.search(message, result.stderr), result.stderr[-2000:]
     assert not (tmp_path / "sub").exists() and not (tmp_path / "lb.json").exists()
 
 

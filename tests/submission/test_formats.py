@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from podium.detection.predictions import ImagePredictions
+from podium.boxes import ImagePredictions
 from podium.submission import (
     SubmissionError,
     detection_rows,
@@ -37,8 +37,8 @@ def test_rows_are_sorted_by_score_and_parse_back():
 
 @pytest.mark.parametrize("text, message", [
     ("dog 1.5 1 1 5 5", r"scores outside \[0, 1\]"),
-    ("dog 0.5 1 1 500 5", "outside the 100x50 image"),
-    ("dog 0.5 9 1 5 5", "x_max < x_min"),
+    ("dog 0.5 1 1 500 5", "outside its 100x50 image"),
+    ("dog 0.5 9 1 5 5", "x2 < x1"),
     ("dog 0.5 nan 1 5 5", "NaN"),
     ("cow 0.5 1 1 5 5", "unknown class"),
     ("dog 0.5 1 1 5", "groups of 6"),

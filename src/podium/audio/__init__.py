@@ -1,5 +1,2 @@
-"""Audio clips, features and models for speech-command classification."""
-
-from podium.audio.clips import AudioError, fit_length, read_clip, resample, write_clip
-
-__all__ = ["AudioError", "fit_length", "read_clip", "resample", "write_clip"]
+"""Speech-command classification: mel features, timm and baseline networks, fold training and inference.
+Clips are read by the neutral `podium.clips`, probability tables live in `podium.probabilities`."""

@@ -9,7 +9,6 @@ CPU, NCCL on CUDA. Validation always scores the fold's original clips only.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,27 +18,15 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler
 
 from podium.audio import augment
-from podium.audio.clips import fit_length, read_clip
 from podium.audio.features import CHANNELS, create_features
 from podium.audio.models import AudioClassifier, create_network
-from podium.data.folds import training_clones
+from podium.audio.predict import NO_TTA, ClipDataset, clip_loader, predict_proba
+from podium.coverage import training_clones
+from podium.errors import PredictionError
 from podium.settings import AudioFeatureConfig, AudioTrainConfig
-
-
-class ClipDataset(Dataset):
-    """(waveform (samples,), class index) pairs read on demand, centre-fitted to `length` samples."""
-
-    def __init__(self, paths: list[Path], targets: list[int], sample_rate: int, length: int):
-        self.paths, self.targets, self.sample_rate, self.length = paths, targets, sample_rate, length
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return torch.from_numpy(fit_length(read_clip(self.paths[i], self.sample_rate), self.length)), self.targets[i]
 
 
 def build_model(features: AudioFeatureConfig, network: str, num_classes: int, sample_rate: int,
@@ -51,46 +38,34 @@ def build_model(features: AudioFeatureConfig, network: str, num_classes: int, sa
     return AudioClassifier(feats, create_network(network, num_classes, CHANNELS[features.kind], pretrained))
 
 
-def pick_device(device: str) -> torch.device:
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("train_audio.device is cuda but no CUDA device is visible; use auto or cpu")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and dist.is_initialized():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    return torch.device(device)
+# params' train_audio.optimizer -> the torch optimizer it names, built for a model's parameters
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "adamw": lambda params, cfg: torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+    "sgd": lambda params, cfg: torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, nesterov=True,
+                                               weight_decay=cfg.weight_decay),
+}
 
 
-def _optimizer(model: torch.nn.Module, cfg: AudioTrainConfig) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
+def _onecycle(optimizer, cfg: AudioTrainConfig, steps_per_epoch: int):
+    total = cfg.epochs * steps_per_epoch
+    if total < 3:  # too short for a warm-up and an annealing phase: constant LR
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    # torch divides by the warm-up's length in steps, pct_start * total - 1: keep it >= 0.5 (5 steps at
+    # pct_start 0.2 would make it 0: ZeroDivisionError)
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total,
+                                               pct_start=max(0.2, 1.5 / total))
 
 
-def _scheduler(optimizer, cfg: AudioTrainConfig, steps_per_epoch: int):
-    if cfg.schedule == "onecycle":
-        total = cfg.epochs * steps_per_epoch
-        if total < 3:  # too short for a warm-up and an annealing phase: constant LR
-            return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-        # torch divides by the warm-up's length in steps, pct_start * total - 1: keep it >= 0.5 (5 steps at
-        # pct_start 0.2 would make it 0: ZeroDivisionError)
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total,
-                                                   pct_start=max(0.2, 1.5 / total))
-    if cfg.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs * steps_per_epoch)
-    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5,
-                                                      patience=max(1, cfg.patience // 3))
-
-
-@torch.no_grad()
-def predict_proba(model: torch.nn.Module, loader: DataLoader, device: torch.device) -> np.ndarray:
-    """(N, classes) softmax probabilities in loader order."""
-    model.eval()
-    out = []
-    for wave, _ in loader:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            out.append(model(wave.to(device)).float().softmax(dim=1).cpu())
-    return torch.cat(out).numpy()
+# params' train_audio.schedule -> (optimizer, cfg, steps per epoch) -> LR scheduler. onecycle and cosine step
+# per batch, plateau per epoch on validation accuracy. The detectors' schedules of the same names differ
+# (podium.detection.config.SCHEDULES: warm-up, per-epoch milestones); the README says how.
+SCHEDULES: dict[str, Callable] = {
+    "onecycle": _onecycle,
+    "cosine": lambda optimizer, cfg, steps: torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=cfg.epochs * steps),
+    "plateau": lambda optimizer, cfg, steps: torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="max", factor=0.5, patience=max(1, cfg.patience // 3)),
+}
 
 
 @dataclass
@@ -102,12 +77,13 @@ class TrainResult:
     history: list[dict[str, float]]
 
 
-def train_fold(model: AudioClassifier, train_set: ClipDataset, val_set: ClipDataset, cfg: AudioTrainConfig,
+def train_fold(model: AudioClassifier, train_set: ClipDataset, val_set: ClipDataset, cfg: AudioTrainConfig, *,
                sample_rate: int, seed: int, device: torch.device,
                log_epoch: Callable[[dict[str, float]], None] | None = None,
-               progress: Callable[[int, int], Any] | None = None) -> TrainResult:
-    """Train `model` on `train_set`, keep the weights with the best accuracy on `val_set`. Every random draw
-    (shuffling, augmentation, mixup, dropout) follows `seed`."""
+               progress: Callable[[int], Any] | None = None) -> TrainResult:
+    """Train `model` on `train_set`, keep the weights with the best accuracy on `val_set` (scored each epoch by
+    the one inference path, `podium.audio.predict.predict_proba`, without TTA). Every random draw (shuffling,
+    augmentation, mixup, dropout) follows `seed`. `progress(total steps)` returns a bar (update(n), close())."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     distributed = dist.is_initialized()
@@ -117,12 +93,12 @@ def train_fold(model: AudioClassifier, train_set: ClipDataset, val_set: ClipData
     loader_generator = torch.Generator().manual_seed(seed)
     train_loader = DataLoader(train_set, cfg.batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
                               num_workers=cfg.num_workers, generator=loader_generator)
-    val_loader = DataLoader(val_set, cfg.batch_size * 2, num_workers=cfg.num_workers)
+    val_loader = clip_loader(val_set, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
     if len(train_loader) == 0:
         raise ValueError(f"the training fold has {len(train_set)} clips, fewer than one batch of "
                          f"{cfg.batch_size}: lower train_audio.batch_size")
-    optimizer = _optimizer(net, cfg)
-    scheduler = _scheduler(optimizer, cfg, len(train_loader))
+    optimizer = OPTIMIZERS[cfg.optimizer](net.parameters(), cfg)
+    scheduler = SCHEDULES[cfg.schedule](optimizer, cfg, len(train_loader))
     max_shift = int(cfg.time_shift * sample_rate)
     targets = torch.tensor(val_set.targets)
 
@@ -131,7 +107,7 @@ def train_fold(model: AudioClassifier, train_set: ClipDataset, val_set: ClipData
                                     cfg.spec_freq_width, generator)
 
     best_acc, best_epoch, best_state, best_proba, history = -1.0, -1, None, None, []
-    bar = progress(cfg.epochs, len(train_loader)) if progress else None
+    bar = progress(cfg.epochs * len(train_loader)) if progress else None
     for epoch in range(cfg.epochs):
         if sampler is not None:
             sampler.set_epoch(epoch)
@@ -154,7 +130,7 @@ def train_fold(model: AudioClassifier, train_set: ClipDataset, val_set: ClipData
             seen += len(wave)
             if bar is not None:
                 bar.update(1)
-        proba = predict_proba(model, val_loader, device)
+        proba = predict_proba(model, val_loader, device, NO_TTA)
         val_loss = float(F.nll_loss(torch.log(torch.from_numpy(proba).clamp_min(1e-8)), targets))
         acc = float((proba.argmax(1) == targets.numpy()).mean())
         if cfg.schedule == "plateau":
@@ -175,8 +151,8 @@ def train_fold(model: AudioClassifier, train_set: ClipDataset, val_set: ClipData
 
 
 
-def fold_datasets(table, fold: int, clips: Path, classes: list[str], sample_rate: int, length: int,
-                  clones=None, clone_clips: Path | None = None) -> tuple[ClipDataset, ClipDataset]:
+def fold_datasets(table, fold: int, *, clips: Path, classes: list[str], sample_rate: int, length: int, clones,
+                  clone_clips: Path) -> tuple[ClipDataset, ClipDataset]:
     """(train, validation) datasets for `fold` from a folds table (fname, label, fold): validation is the
     fold's clips, training every other clip, train-only ones (fold -1) included, plus the augment stage's
     `clones` (a table with the same columns and `parent`, files in `clone_clips`) whose parent trains here."""
@@ -186,7 +162,7 @@ def fold_datasets(table, fold: int, clips: Path, classes: list[str], sample_rate
     train = table[table.fold != fold]
     paths = [clips / f for f in train.fname]
     labels = list(train.label)
-    if clones is not None and len(clones):
+    if len(clones):
         kept = training_clones(clones.to_dict("records"), fold)
         paths += [clone_clips / c["fname"] for c in kept]
         labels += [c["label"] for c in kept]
@@ -203,17 +179,22 @@ def save_checkpoint(path: Path, model: AudioClassifier, meta: dict) -> None:
     torch.save({"state_dict": model.state_dict(), **meta}, path)
 
 
-def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> tuple[AudioClassifier, dict]:
-    """(model in eval mode, meta) from a checkpoint written by `save_checkpoint`."""
+def load_checkpoint(path: Path, device: torch.device, model: str, fold: int) -> tuple[AudioClassifier, dict]:
+    """(model in eval mode, meta) from a checkpoint written by `save_checkpoint` for `model`'s fold `fold`
+    (loaded weights-only: a checkpoint is data, never code)."""
     try:
         checkpoint = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: checkpoint not found; run its train_audio stage") from None
+        raise PredictionError(f"{path}: checkpoint not found; run train_audio@{model}-{fold}") from None
     except Exception as e:
-        raise ValueError(f"{path}: not a podium audio checkpoint ({e}); retrain it") from e
-    missing = {"state_dict", "classes", "network", "features", "sample_rate"} - set(checkpoint)
+        raise PredictionError(f"{path}: not a podium audio checkpoint ({e}); rerun train_audio@{model}-{fold}") from e
+    missing = {"state_dict", "classes", "network", "features", "sample_rate", "fold"} - set(checkpoint)
     if missing:
-        raise ValueError(f"{path}: not a podium audio checkpoint (missing {sorted(missing)}); retrain it")
+        raise PredictionError(f"{path}: not a podium audio checkpoint (missing {sorted(missing)}); rerun "
+                              f"train_audio@{model}-{fold}")
+    if (checkpoint["network"], checkpoint["fold"]) != (model, fold):
+        raise PredictionError(f"{path}: holds {checkpoint['network']} fold {checkpoint['fold']}, not {model} fold "
+                              f"{fold}; rerun train_audio@{model}-{fold}")
     model = build_model(AudioFeatureConfig(**checkpoint["features"]), checkpoint["network"],
                         len(checkpoint["classes"]), checkpoint["sample_rate"])
     model.load_state_dict(checkpoint.pop("state_dict"))

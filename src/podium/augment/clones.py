@@ -25,12 +25,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
-from podium.audio.clips import read_clip, write_clip
 from podium.augment import policy
+from podium.clips import read_clip, write_clip
 from podium.errors import PodiumError
-from podium.settings import AugmentOp
+from podium.progress import bar
+from podium.settings import AugmentConfig, AugmentOp
 
 
 class AugmentError(PodiumError, ValueError):
@@ -97,11 +97,12 @@ class ImageCloner(_Cloner):
     plus `boxes` (COCO `x, y, w, h` pixels) and `category_ids`; each clone record has the same keys plus
     `parent` and `policy`, with its own size and boxes."""
 
-    def __init__(self, ops: dict[str, AugmentOp], clones: int, strong_fraction: float, min_visibility: float,
-                 min_box_size: float, retries: int, seed: int, images: Path, out: Path):
-        self.ops, self.clones, self.strong_fraction = ops, clones, strong_fraction
-        self.min_visibility, self.min_box_size, self.retries, self.seed = min_visibility, min_box_size, retries, seed
-        self.images, self.out = Path(images), Path(out)
+    def __init__(self, cfg: AugmentConfig, *, seed: int, images: Path, out: Path):
+        """`cfg.detection_clones` clones of each image under `images`, written to `out`, drawn with
+        `cfg.image_ops`."""
+        self.ops, self.clones, self.strong_fraction = cfg.image_ops, cfg.detection_clones, cfg.strong_fraction
+        self.min_visibility, self.min_box_size, self.retries = cfg.min_visibility, cfg.min_box_size, cfg.retries
+        self.seed, self.images, self.out = seed, Path(images), Path(out)
         self._init_policies("augment.image_ops")
 
     def _build(self, ops: dict[str, tuple[float, float]]):
@@ -144,10 +145,12 @@ class AudioCloner(_Cloner):
     """Clones one clip (a picklable callable). A job is the parent's row (fname, label, source, group, fold);
     each clone row has the same keys plus `parent` and `policy`. Clips: mono float32 at `sample_rate`."""
 
-    def __init__(self, ops: dict[str, AugmentOp], clones: int, strong_fraction: float, min_rms_db: float,
-                 retries: int, seed: int, sample_rate: int, noise: Path | None, clips: Path, out: Path):
-        self.ops, self.clones, self.strong_fraction = ops, clones, strong_fraction
-        self.min_rms_db, self.retries, self.seed, self.sample_rate = min_rms_db, retries, seed, sample_rate
+    def __init__(self, cfg: AugmentConfig, *, seed: int, sample_rate: int, noise: Path | None, clips: Path,
+                 out: Path):
+        """`cfg.audio_clones` clones of each clip under `clips`, written to `out`, drawn with `cfg.audio_ops`
+        (`noise`: the background-noise clips' folder, None when there are none)."""
+        self.ops, self.clones, self.strong_fraction = cfg.audio_ops, cfg.audio_clones, cfg.strong_fraction
+        self.min_rms_db, self.retries, self.seed, self.sample_rate = cfg.min_rms_db, cfg.retries, seed, sample_rate
         self.noise, self.clips, self.out = noise, Path(clips), Path(out)
         self._init_policies("augment.audio_ops")
 
@@ -197,7 +200,7 @@ def run_cloner(cloner: Callable[[dict], CloneResult], jobs: list[dict], workers:
     merged = CloneResult()
 
     def collect(results: Iterable[CloneResult]) -> None:
-        for r in tqdm(results, total=len(jobs), desc=desc, unit="sample"):
+        for r in bar(results, total=len(jobs), desc=desc, unit="sample"):
             merged.clones += r.clones
             merged.failures += r.failures
             merged.rescaled += r.rescaled

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from podium.audio.clips import read_clip  # noqa: E402
+from podium.clips import read_clip  # noqa: E402
 
 METADATA = {"Software": None}  # no matplotlib version in the file: reruns give the same bytes
 

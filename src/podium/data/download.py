@@ -17,13 +17,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from podium.audio.clips import write_clip
+from podium.clips import write_clip
 from podium.data import synthetic_audio, synthetic_detection
 from podium.data.layout import check_layout
 from podium.errors import PodiumError
 from podium.files import sha256_file, write_json
+from podium.progress import bar as progress_bar
 
 
 class DownloadError(PodiumError, RuntimeError):
@@ -50,8 +50,8 @@ def write_synthetic(out: Path, *, seed: int, sample_rate: int, clip_seconds: flo
 
     audio = out / "audio"
     words = len(synthetic_audio.WORDS)
-    with tqdm(total=words * (audio_train_per_word + audio_test_per_word), desc="speaking clips",
-              unit="clip") as bar:
+    with progress_bar(total=words * (audio_train_per_word + audio_test_per_word), desc="speaking clips",
+                      unit="clip") as bar:
         train_clips, test_clips = synthetic_audio.generate(
             audio_rng, audio_train_per_word, audio_test_per_word, unseen_voice_fraction, sample_rate,
             clip_seconds, progress=bar.update)
@@ -100,7 +100,7 @@ def fetch_url(url: str, dest: Path, sha256: str, *, retries: int = 5, timeout: f
                     start = 0
                 length = response.headers.get("Content-Length")
                 total = start + int(length) if length else None
-                with open(part, "ab" if start else "wb") as f, tqdm(
+                with open(part, "ab" if start else "wb") as f, progress_bar(
                         total=total, initial=start, unit="B", unit_scale=True, desc=dest.name) as bar:
                     while chunk := response.read(chunk_size):
                         f.write(chunk)

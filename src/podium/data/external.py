@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from podium.audio.clips import AudioError, read_clip, write_clip
+from podium.clips import AudioError, read_clip, write_clip
 from podium.data.layout import AUDIO_SUFFIXES, COMPETITION, IMAGE_SUFFIXES
 from podium.errors import PodiumError
 from podium.files import link_or_copy, read_json, sha256_file

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from podium.audio.clips import fit_length, resample
+from podium.clips import fit_length, resample
 
 WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from typing import Any
 
 from mmengine.config import Config, ConfigDict
@@ -90,87 +91,104 @@ def _set_model_speed_knobs(model: ConfigDict, proposals: int, roi_samples: int, 
     final.update(score_thr=score_thr, max_per_img=max_per_img)
 
 
-def online_augment(ops: dict, min_visibility: float) -> list[dict]:
-    """mmdet pipeline steps for the online image augmentations `ops` ({name: OnlineOp}), applied in order
-    after resizing, through mmdet's `Albu` wrapper (seeded: `SeededAlbu`) with podium's op definitions
-    (podium.augment.policy), so boxes move with the image: clipped to it, dropped when less than
-    `min_visibility` of a box remains."""
-    from podium.augment.policy import image_op
-
-    if not ops:
-        return []
-    return [dict(type="SeededAlbu", transforms=[image_op(name, op.strength, op.p) for name, op in ops.items()],
-                 bbox_params=dict(type="BboxParams", format="pascal_voc", min_visibility=min_visibility, clip=True,
-                                  label_fields=["gt_bboxes_labels", "gt_ignore_flags"], filter_lost_elements=True),
-                 keymap=dict(img="image", gt_bboxes="bboxes"), skip_img_without_anno=False)]
-
-
-def _pipelines(image_size: int, online: list[dict]) -> tuple[list[dict], list[dict]]:
-    scale = (image_size, image_size)
-    train = [
+def train_pipeline(image_size: int, online: list[dict]) -> list[dict]:
+    return [
         dict(type="LoadImageFromFile"),
         dict(type="LoadAnnotations", with_bbox=True),
-        dict(type="Resize", scale=scale, keep_ratio=True),
+        dict(type="Resize", scale=(image_size, image_size), keep_ratio=True),
         *online,
         dict(type="PackDetInputs"),
     ]
-    test = [
-        dict(type="LoadImageFromFile"),
-        dict(type="Resize", scale=scale, keep_ratio=True),
-        dict(type="LoadAnnotations", with_bbox=True),
+
+
+def test_pipeline(image_size: int, from_array: bool = False) -> list[dict]:
+    """Resize to fit a `image_size` square (aspect kept), then pad to that square: every input of a batch has
+    the same shape, so a prediction does not depend on its batch. `from_array`: images come as arrays (podium's
+    inference) rather than files with annotations (mmengine's validation loop)."""
+    load = [dict(type="mmdet.LoadImageFromNDArray")] if from_array else [dict(type="LoadImageFromFile")]
+    annotations = [] if from_array else [dict(type="LoadAnnotations", with_bbox=True)]
+    return [
+        *load,
+        dict(type="Resize", scale=(image_size, image_size), keep_ratio=True),
+        dict(type="Pad", size=(image_size, image_size), pad_val=dict(img=0)),
+        *annotations,
         dict(type="PackDetInputs", meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor")),
     ]
-    return train, test
+
+
+def build_model(model_name: str, cfg, classes: list[str]) -> ConfigDict:
+    """mmdet's `model_name` model config resized from `cfg` (a DetectorTrainConfig) for `classes`."""
+    model = resize_model(load_base_config(model_name).model, len(classes), cfg.backbone_depth, cfg.base_channels,
+                         cfg.neck_channels, cfg.frozen_stages)
+    _set_model_speed_knobs(model, cfg.proposals, cfg.roi_samples, cfg.score_thr, cfg.max_per_img)
+    return model
+
+
+# params' train_detector.optimizer -> mmengine optimizer config
+OPTIMIZERS: dict[str, Callable[[Any], dict]] = {
+    "sgd": lambda cfg: dict(type="SGD", lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay),
+    "adamw": lambda cfg: dict(type="AdamW", lr=cfg.lr, weight_decay=cfg.weight_decay),
+}
 
 
 def _optim_wrapper(cfg, use_amp: bool) -> dict:
-    if cfg.optimizer == "sgd":
-        optimizer = dict(type="SGD", lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
-    else:
-        optimizer = dict(type="AdamW", lr=cfg.lr, weight_decay=cfg.weight_decay)
-    wrapper = dict(type="AmpOptimWrapper" if use_amp else "OptimWrapper", optimizer=optimizer)
+    wrapper = dict(type="AmpOptimWrapper" if use_amp else "OptimWrapper", optimizer=OPTIMIZERS[cfg.optimizer](cfg))
     if cfg.grad_clip > 0:
         wrapper["clip_grad"] = dict(max_norm=cfg.grad_clip, norm_type=2)
     return wrapper
 
 
-def _schedulers(cfg) -> list[dict]:
+def _warmup(cfg) -> dict:
+    return dict(type="LinearLR", start_factor=0.001, by_epoch=False, begin=0, end=cfg.warmup_iters)
+
+
+def _step(cfg) -> list[dict]:
+    """mmdet's 1x schedule, scaled: x0.1 at 2/3 and 11/12 of training, after the warm-up."""
     epochs = max(cfg.epochs, 1)
-    if cfg.schedule == "onecycle":
-        return [dict(type="OneCycleLR", eta_max=cfg.lr, total_steps=None, by_epoch=False, pct_start=0.25,
-                     final_div_factor=1e3, convert_to_iter_based=True)]
-    warmup = dict(type="LinearLR", start_factor=0.001, by_epoch=False, begin=0, end=cfg.warmup_iters)
-    if cfg.schedule == "step":  # mmdet's 1x schedule, scaled: x0.1 at 2/3 and 11/12 of training
-        return [warmup, dict(type="MultiStepLR", by_epoch=True, begin=0, end=epochs,
-                             milestones=[max(1, round(epochs * 2 / 3)), max(1, round(epochs * 11 / 12))], gamma=0.1)]
-    return [warmup, dict(type="CosineAnnealingLR", by_epoch=True, begin=0, end=epochs, T_max=epochs,
-                         eta_min=cfg.lr * 1e-3, convert_to_iter_based=True)]
+    return [_warmup(cfg), dict(type="MultiStepLR", by_epoch=True, begin=0, end=epochs, gamma=0.1,
+                               milestones=[max(1, round(epochs * 2 / 3)), max(1, round(epochs * 11 / 12))])]
 
 
-def build_train_config(model_name: str, cfg, classes: list[str], images: str, train_ann: str, val_ann: str,
+def _cosine(cfg) -> list[dict]:
+    """Warm-up, then cosine to lr/1000 per iteration."""
+    epochs = max(cfg.epochs, 1)
+    return [_warmup(cfg), dict(type="CosineAnnealingLR", by_epoch=True, begin=0, end=epochs, T_max=epochs,
+                               eta_min=cfg.lr * 1e-3, convert_to_iter_based=True)]
+
+
+def _onecycle(cfg) -> list[dict]:
+    """One cycle per iteration: 25% rising to lr, then down to lr/1000/25 (no separate warm-up)."""
+    return [dict(type="OneCycleLR", eta_max=cfg.lr, total_steps=None, by_epoch=False, pct_start=0.25,
+                 final_div_factor=1e3, convert_to_iter_based=True)]
+
+
+# params' train_detector.schedule -> mmengine param_scheduler list. The audio schedules of the same names
+# differ (podium.audio.train.SCHEDULES: no warm-up, onecycle rises over 20%); the README says how.
+SCHEDULES: dict[str, Callable[[Any], list[dict]]] = {"step": _step, "cosine": _cosine, "onecycle": _onecycle}
+
+
+def build_train_config(model_name: str, cfg, *, classes: list[str], online: list[dict], train_ann: str, val_ann: str,
                        work_dir: str, reports_dir: str, seed: int, use_cuda: bool, distributed: bool) -> Config:
     """A runnable mmengine config: mmdet's `model_name` config resized from `cfg` (a DetectorTrainConfig),
-    trained on COCO file `train_ann` and validated (COCO bbox mAP) on `val_ann`, images under `images`.
+    trained on COCO file `train_ann` (with the online augmentation steps `online`, see
+    podium.detection.hooks.online_augment) and validated (COCO bbox mAP) on `val_ann` (image paths in `file_name`).
 
     Checkpoints: the best epoch by validation mAP is kept, plus the last one (for `resume`); early stopping
     after `cfg.patience` epochs without improvement; EMA and two-phase training through hooks; losses and
     mAP are logged by DVCLive into `reports_dir`."""
-    base = load_base_config(model_name)
-    model = resize_model(base.model, len(classes), cfg.backbone_depth, cfg.base_channels, cfg.neck_channels,
-                         cfg.frozen_stages)
-    _set_model_speed_knobs(model, cfg.proposals, cfg.roi_samples, cfg.score_thr, cfg.max_per_img)
-    train_pipeline, test_pipeline = _pipelines(cfg.image_size,
-                                               online_augment(cfg.online_augment, cfg.online_min_visibility))
+    model = build_model(model_name, cfg, classes)
+    train = train_pipeline(cfg.image_size, online)
+    test = test_pipeline(cfg.image_size)
     metainfo = dict(classes=tuple(classes))
 
     def loader(ann: str, pipeline: list, shuffle: bool, batch_size: int, test_mode: bool) -> dict:
         return dict(batch_size=batch_size, num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0,
                     sampler=dict(type="DefaultSampler", shuffle=shuffle),
-                    dataset=dict(type="CocoDataset", data_root="", ann_file=ann, data_prefix=dict(img=images),
+                    dataset=dict(type="CocoDataset", data_root="", ann_file=ann, data_prefix=dict(img=""),
                                  metainfo=metainfo, pipeline=pipeline, test_mode=test_mode,
                                  filter_cfg=dict(filter_empty_gt=False, min_size=0)))
 
-    evaluator = dict(type="CocoMetric", ann_file=val_ann, metric="bbox", classwise=True, format_only=False)
+    evaluator = dict(type="QuietCocoMetric", ann_file=val_ann, metric="bbox", classwise=True, format_only=False)
     hooks = [dict(type="EarlyStoppingHook", monitor="coco/bbox_mAP", rule="greater", patience=cfg.patience,
                   min_delta=0.0)]
     if cfg.freeze_backbone_epochs > 0:
@@ -180,18 +198,19 @@ def build_train_config(model_name: str, cfg, classes: list[str], images: str, tr
                           priority=49))
     config = dict(
         default_scope="mmdet",
+        custom_imports=dict(imports=["podium.detection.hooks"], allow_failed_imports=False),  # for mmdet's tools
         model=model,
         work_dir=work_dir,
-        train_dataloader=loader(train_ann, train_pipeline, True, cfg.batch_size, False),
-        val_dataloader=loader(val_ann, test_pipeline, False, cfg.batch_size, True),
-        test_dataloader=loader(val_ann, test_pipeline, False, cfg.batch_size, True),
+        train_dataloader=loader(train_ann, train, True, cfg.batch_size, False),
+        val_dataloader=loader(val_ann, test, False, cfg.batch_size, True),
+        test_dataloader=loader(val_ann, test, False, cfg.batch_size, True),
         val_evaluator=evaluator,
         test_evaluator=evaluator,
         train_cfg=dict(type="EpochBasedTrainLoop", max_epochs=max(cfg.epochs, 1), val_interval=1),
         val_cfg=dict(type="ValLoop"),
         test_cfg=dict(type="TestLoop"),
         optim_wrapper=_optim_wrapper(cfg, cfg.amp and use_cuda),
-        param_scheduler=_schedulers(cfg),
+        param_scheduler=SCHEDULES[cfg.schedule](cfg),
         default_hooks=dict(
             timer=dict(type="IterTimerHook"),
             logger=dict(type="LoggerHook", interval=10),

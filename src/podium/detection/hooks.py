@@ -1,13 +1,22 @@
-"""What podium adds to mmdet's training, registered in mmdet's own registries: a hook and a transform."""
+"""What podium adds to mmdet's training, registered in mmdet's own registries (a hook, a transform, a quieter
+COCO metric), the train pipeline steps for the online augmentation, and the console filter for the logs."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+
 import numpy as np
 from mmdet.datasets.transforms import Albu
-from mmdet.registry import TRANSFORMS
+from mmdet.evaluation import CocoMetric
+from mmdet.registry import METRICS, TRANSFORMS
 from mmengine.hooks import Hook
+from mmengine.logging import MMLogger
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+
+from podium.augment.policy import image_op
 
 
 @TRANSFORMS.register_module()
@@ -49,3 +58,41 @@ class FreezeBackboneHook(Hook):
             if hasattr(backbone, "_freeze_stages"):
                 backbone._freeze_stages()
             runner.logger.info(f"epoch {runner.epoch}: backbone unfrozen")
+
+
+def online_augment(ops: dict, min_visibility: float) -> list[dict]:
+    """mmdet pipeline steps for the online image augmentations `ops` ({name: OnlineOp}), applied in order
+    after resizing, through mmdet's `Albu` wrapper (seeded: `SeededAlbu`) with podium's op definitions
+    (podium.augment.policy), so boxes move with the image: clipped to it, dropped when less than
+    `min_visibility` of a box remains."""
+    if not ops:
+        return []
+    return [dict(type="SeededAlbu", transforms=[image_op(name, op.strength, op.p) for name, op in ops.items()],
+                 bbox_params=dict(type="BboxParams", format="pascal_voc", min_visibility=min_visibility, clip=True,
+                                  label_fields=["gt_bboxes_labels", "gt_ignore_flags"], filter_lost_elements=True),
+                 keymap=dict(img="image", gt_bboxes="bboxes"), skip_img_without_anno=False)]
+
+
+@METRICS.register_module()
+class QuietCocoMetric(CocoMetric):
+    """mmdet's `CocoMetric`, whose per-epoch COCO summary (printed by pycocotools) and per-class table go to the
+    training log file in the work folder, not the console: `make repro`'s output keeps one line per epoch."""
+
+    def compute_metrics(self, results: list) -> dict:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            metrics = super().compute_metrics(results)
+        if printed.getvalue().strip():
+            MMLogger.get_current_instance().info("\n" + printed.getvalue().rstrip())
+        return metrics
+
+
+def _single_line(record: logging.LogRecord) -> bool:
+    return "\n" not in record.getMessage()
+
+
+def keep_tables_out_of_the_console(logger: logging.Logger) -> None:
+    """Multi-line records (COCO tables, config dumps) go to the log file only, not to the console handler."""
+    for handler in logger.handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.addFilter(_single_line)

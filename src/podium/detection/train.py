@@ -1,4 +1,6 @@
-"""Training one detector on one fold with mmengine's Runner, and reading its predictions back.
+"""Training one detector on one fold with mmengine's Runner: the fold's data (originals plus the clones it may
+train on), a resumable work folder, keep-best training, and the fold's validation predictions through the
+one inference path (`podium.detection.inference`).
 
 Fold annotation files are COCO subsets of the merged training data; validation scores originals only.
 """
@@ -9,15 +11,25 @@ import copy
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
 from mmengine.config import Config
 
 from podium import compat
+from podium.boxes import ImagePredictions
+from podium.coverage import check_clone_folds, training_clones
+from podium.detection import config as det_config
+from podium.detection import inference
+from podium.detection.hooks import keep_tables_out_of_the_console, online_augment
 from podium.errors import PodiumError
 from podium.files import write_json
+from podium.metrics.detection import coco_map, restrict
+from podium.settings import DetectorTrainConfig
 
 
 class DetectionTrainingError(PodiumError, ValueError):
@@ -48,8 +60,6 @@ def add_clones(train: dict, clones: dict, fold: int) -> dict:
     """`train` (a fold's training COCO) plus the augment stage's clones (COCO whose images carry `parent` and
     `fold`) that this fold may train on: clones of the fold's validation images are left out, so validation
     never sees a copy of an image trained on. Clone image and annotation ids are renumbered after train's."""
-    from podium.data.folds import training_clones
-
     if [c["name"] for c in clones["categories"]] != [c["name"] for c in train["categories"]]:
         raise DetectionTrainingError("the augmented clones' categories differ from the training data's; "
                                      "rerun the augment stage")
@@ -129,36 +139,20 @@ def check_checkpoint_fits(model: torch.nn.Module, checkpoint: str) -> None:
 
 def run_training(config: Config, resume: bool) -> tuple[object, Path | None]:
     """(runner, best checkpoint) after training; with epochs == 0 in params the caller skips this."""
-    from mmengine.runner import Runner
-
-    import podium.detection.hooks  # noqa: F401  (registers FreezeBackboneHook, SeededAlbu)
+    from mmengine.runner import (
+        Runner,  # (podium.detection.hooks, imported above, registers podium's hook and transform)
+    )
 
     compat.apply()
     config = copy.deepcopy(config)
     config.resume = resume
     runner = Runner.from_cfg(config)
+    keep_tables_out_of_the_console(runner.logger)
     if config.load_from and not resume:
         check_checkpoint_fits(runner.model, config.load_from)
     runner.train()
     best = sorted(Path(config.work_dir).glob("best_*.pth"))
     return runner, (best[-1] if best else None)
-
-
-def build_detector(config: Config, checkpoint: str | Path | None, device: str) -> torch.nn.Module:
-    """The model of `config` in eval mode, with `checkpoint`'s weights (None: as initialised)."""
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-    from mmengine.runner.checkpoint import load_checkpoint
-
-    register_all_modules()
-    compat.apply()
-    model = MODELS.build(config.model)
-    if checkpoint is None:
-        model.init_weights()
-    else:
-        load_checkpoint(model, str(checkpoint), map_location="cpu", revise_keys=[(r"^module\.", "")])
-    model.cfg = config
-    return model.to(device).eval()
 
 
 def write_fold_files(train: dict, val: dict, folder: Path) -> tuple[Path, Path]:
@@ -169,15 +163,56 @@ def write_fold_files(train: dict, val: dict, folder: Path) -> tuple[Path, Path]:
     return folder / "train.json", folder / "val.json"
 
 
-def checkpoint_meta(path: Path) -> dict:
-    """The `meta` podium stores in a detector checkpoint (classes, model, fold)."""
-    if not Path(path).is_file():
-        raise DetectionTrainingError(f"{path}: checkpoint not found; run its train_detector stage")
-    compat.apply()
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise DetectionTrainingError(f"{path}: not a podium detector checkpoint ({e}); retrain it") from e
-    if "meta" not in checkpoint or "classes" not in checkpoint["meta"]:
-        raise DetectionTrainingError(f"{path}: not a podium detector checkpoint (no meta.classes); retrain it")
-    return checkpoint["meta"]
+@dataclass
+class FoldResult:
+    model: torch.nn.Module  # best weights (or the untrained model with epochs 0), eval mode
+    config: Config  # the resolved mmengine config it was trained with
+    classes: list[str]
+    validation: list[ImagePredictions]  # the fold's validation images, through the one inference path
+    scores: dict  # COCO mAP of `validation` (podium.metrics.detection.coco_map) + epochs_trained
+
+
+def train_fold(model_name: str, cfg: DetectorTrainConfig, *, seed: int, fold: int, coco: dict, folds: pd.DataFrame,
+               clones: dict, images: Path, clone_images: Path, work: Path, reports: Path, where: tuple[str, str],
+               progress: Callable[[int], Any] | None = None) -> FoldResult | None:
+    """Train `model_name` on `fold` (the merged COCO `coco`, the folds table, the augment stage's `clones`;
+    images under `images` and `clone_images`) in the resumable work folder `work`, DVCLive logs in
+    `reports`/live; then predict the fold's validation images with the best weights. Under torchrun every rank
+    trains; only rank 0 predicts and gets a result (the others get None). `where` names the COCO file and the
+    clones' file in errors; `progress(total)` returns a progress bar (update(n), close()) for the validation
+    images."""
+    import torch.distributed as dist
+
+    classes = [c["name"] for c in coco["categories"]]
+    check_classes(coco, classes, where[0])
+    train, val = split_annotations(coco, folds, fold)
+    check_clone_folds(clones["images"], dict(zip(folds.file_name, folds.fold, strict=True)), "file_name", where[1])
+    train = with_image_paths(add_clones(train, clones, fold), images, clone_images)
+    distributed = dist.is_initialized()
+    rank = dist.get_rank() if distributed else 0
+    use_cuda = torch.cuda.is_available()
+    config = det_config.build_train_config(
+        model_name, cfg, classes=classes, online=online_augment(cfg.online_augment, cfg.online_min_visibility),
+        train_ann=str(work / "data/train.json"), val_ann=str(work / "data/val.json"),
+        work_dir=str(work), reports_dir=str(reports / "live"), seed=seed, use_cuda=use_cuda, distributed=distributed)
+    config.data_digest = data_digest(train, val)  # same config, other folds: no resume
+    if rank == 0:
+        prepare_work_dir(work, config)  # empties it unless it holds this very run, interrupted
+        write_fold_files(train, with_image_paths(val, images), work / "data")
+    if distributed:
+        dist.barrier()
+    checkpoint = run_training(config, (work / "last_checkpoint").exists())[1] if cfg.epochs > 0 else None
+    if rank != 0:
+        return None
+    model = inference.build_detector(config.model, "cuda" if use_cuda else "cpu", checkpoint=checkpoint)
+    paths = [images / img["file_name"] for img in val["images"]]
+    bar = progress(len(paths)) if progress else None
+    (validation,) = inference.predict_views(model, paths, views=["original"], scales=[1.0], image_size=cfg.image_size,
+                                            batch_size=cfg.batch_size, progress=bar.update if bar else None)
+    if bar:
+        bar.close()
+    for pred in validation:
+        pred.fold = fold
+    scores = {**coco_map(restrict(val, [p.file_name for p in validation]), validation, classes),
+              "epochs_trained": cfg.epochs if checkpoint else 0}
+    return FoldResult(model, config, classes, validation, scores)

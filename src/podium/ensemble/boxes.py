@@ -15,7 +15,7 @@ from functools import partial
 import numpy as np
 from ensemble_boxes import nms, non_maximum_weighted, soft_nms, weighted_boxes_fusion
 
-from podium.detection.predictions import ImagePredictions, PredictionError
+from podium.boxes import ImagePredictions, PredictionError, box_problem
 
 METHODS: dict[str, Callable] = {
     "wbf": weighted_boxes_fusion,
@@ -23,27 +23,19 @@ METHODS: dict[str, Callable] = {
     "soft_nms": soft_nms,
     "nmw": non_maximum_weighted,
 }
-CONF_TYPES = ("avg", "max", "box_and_model_avg", "absent_model_aware_avg")
+CONF_TYPES = ("avg", "max", "box_and_model_avg", "absent_model_aware_avg")  # WBF's, as ensemble-boxes names them
 
 
 def _normalised(pred: ImagePredictions, where: str) -> np.ndarray:
-    """(N, 4) boxes / (width, height), checked to be ordered and inside the image (1 px slack)."""
-    boxes = pred.boxes
-    if len(boxes) == 0:
-        return boxes.reshape(0, 4)
-    if (boxes[:, 2] < boxes[:, 0]).any() or (boxes[:, 3] < boxes[:, 1]).any():
-        raise PredictionError(f"{where}: {pred.file_name} has boxes with x2 < x1 or y2 < y1")
+    """(N, 4) boxes / (width, height), after podium's one box check (`podium.boxes.box_problem`)."""
+    if problem := box_problem(pred):
+        raise PredictionError(f"{where}: {pred.file_name} has {problem}")
     size = np.array([pred.width, pred.height, pred.width, pred.height], np.float32)
-    if (boxes < -1).any() or (boxes > size + 1).any():
-        bad = boxes[((boxes < -1) | (boxes > size + 1)).any(1)][0].tolist()
-        raise PredictionError(f"{where}: {pred.file_name} has box {bad} outside its {pred.width}x{pred.height} image")
-    if not np.isfinite(pred.scores).all() or (pred.scores < 0).any() or (pred.scores > 1).any():
-        raise PredictionError(f"{where}: {pred.file_name} has scores outside [0, 1] or NaN")
-    return np.clip(boxes / size, 0.0, 1.0)
+    return np.clip(pred.boxes.reshape(-1, 4) / size, 0.0, 1.0)
 
 
-def fuse_image(preds: list[ImagePredictions], weights: list[float], method: str = "wbf", iou_thr: float = 0.55,
-               skip_box_thr: float = 0.0, conf_type: str = "avg", where: str = "fusion") -> ImagePredictions:
+def fuse_image(preds: list[ImagePredictions], weights: list[float], *, method: str, iou_thr: float,
+               skip_box_thr: float, conf_type: str, where: str = "fusion") -> ImagePredictions:
     """One image's predictions from several sets fused into one; sets with weight 0 are left out."""
     if method not in METHODS:
         raise ValueError(f"unknown fusion method {method!r}; valid methods are {sorted(METHODS)}")
@@ -97,20 +89,26 @@ def fuse_sets(sets: list[list[ImagePredictions]], weights: list[float], names: l
     return [fuse(g) for g in groups]
 
 
-def rescore(preds: list[ImagePredictions], how: str, factor: float = 1.0) -> list[ImagePredictions]:
-    """Score calibration before fusion: `multiply` by `factor` (capped at 1), or `rank`: each score replaced
-    by its rank quantile within the set, so models with differently scaled scores mix fairly."""
+def _rank(scores: np.ndarray) -> np.ndarray:
+    """Each score replaced by its rank quantile within the set (ties in input order)."""
+    mapped = np.empty_like(scores)
+    mapped[scores.argsort(kind="stable")] = (np.arange(len(scores)) + 1) / max(len(scores), 1)
+    return mapped
+
+
+# Score calibration applied to each prediction set before fusion, so models with differently scaled scores
+# mix fairly (params: ensemble.box_calibration).
+CALIBRATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"none": lambda scores: scores, "rank": _rank}
+
+
+def rescore(preds: list[ImagePredictions], how: str) -> list[ImagePredictions]:
+    """`preds` with every score mapped by the calibration `how` (a key of CALIBRATIONS), over the whole set."""
+    if how not in CALIBRATIONS:
+        raise ValueError(f"unknown calibration {how!r}; valid: {sorted(CALIBRATIONS)}")
     if how == "none":
         return preds
-    scores = np.concatenate([p.scores for p in preds]) if preds else np.zeros(0)
-    if how == "multiply":
-        mapped = np.clip(scores * factor, 0, 1)
-    elif how == "rank":
-        order = scores.argsort(kind="stable")
-        mapped = np.empty_like(scores)
-        mapped[order] = (np.arange(len(scores)) + 1) / max(len(scores), 1)
-    else:
-        raise ValueError(f"unknown calibration {how!r}; valid: none, multiply, rank")
+    scores = np.concatenate([p.scores for p in preds]) if preds else np.zeros(0, np.float32)
+    mapped = CALIBRATIONS[how](scores)
     out, start = [], 0
     for p in preds:
         n = len(p.scores)
@@ -121,5 +119,14 @@ def rescore(preds: list[ImagePredictions], how: str, factor: float = 1.0) -> lis
 
 def threshold(preds: list[ImagePredictions], score_thr: float) -> list[ImagePredictions]:
     """Keep only boxes scoring at least `score_thr`."""
-    return [ImagePredictions(p.file_name, p.width, p.height, p.boxes[p.scores >= score_thr],
-                             p.scores[p.scores >= score_thr], p.labels[p.scores >= score_thr], p.fold) for p in preds]
+    return [p.keep(p.scores >= score_thr) for p in preds]
+
+
+def fuse_views(sets: list[list[ImagePredictions]], method: str, iou_thr: float) -> list[ImagePredictions]:
+    """Test-time-augmentation views of one model (already mapped back to the original image) fused per image
+    with equal weights; a single view is returned as predicted."""
+    if len(sets) == 1:
+        return sets[0]
+    names = [f"TTA view {i}" for i in range(len(sets))]
+    return fuse_sets(sets, [1.0] * len(sets), names, method=method, iou_thr=iou_thr, skip_box_thr=0.0,
+                     conf_type="avg")

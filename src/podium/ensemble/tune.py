@@ -8,26 +8,38 @@ worse on OOF.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import optuna
 
-from podium.detection.predictions import ImagePredictions
+from podium.boxes import ImagePredictions
 from podium.ensemble.boxes import CONF_TYPES, fuse_sets, rescore, threshold
 from podium.ensemble.voting import VOTERS, vote
-from podium.metrics.detection import coco_map
+from podium.metrics.detection import coco_map, restrict
+from podium.settings import EnsembleConfig
 
 
-@dataclass
+@dataclass(frozen=True)
 class BoxSettings:
-    weights: dict[str, float]  # model -> weight
-    method: str = "wbf"
-    iou_thr: float = 0.55
-    skip_box_thr: float = 0.0
-    conf_type: str = "avg"
-    score_thr: float = 0.0
-    calibration: str = "none"  # none | rank, applied per prediction set before fusion
+    """How prediction sets are fused: what params' `ensemble.box_*` say, or what tuning found."""
+
+    weights: dict[str, float]  # model -> weight (a model left out weighs 1)
+    method: str  # a key of podium.ensemble.boxes.METHODS
+    iou_thr: float
+    skip_box_thr: float
+    conf_type: str  # WBF only
+    score_thr: float  # fused boxes below this are dropped
+    calibration: str  # a key of podium.ensemble.boxes.CALIBRATIONS, applied per prediction set before fusion
+
+    @classmethod
+    def from_params(cls, cfg: EnsembleConfig) -> BoxSettings:
+        return cls(dict(cfg.box_weights), cfg.box_method, cfg.box_iou_thr, cfg.box_skip_thr, cfg.box_conf_type,
+                   cfg.box_score_thr, cfg.box_calibration)
+
+    def equal_weights(self, models: list[str]) -> BoxSettings:
+        """The same settings with every model weighing 1 (the baseline tuning is compared with)."""
+        return replace(self, weights=dict.fromkeys(models, 1.0))
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -48,15 +60,21 @@ def fuse_models(sets: dict[str, list[list[ImagePredictions]]], settings: BoxSett
     return threshold(fused, settings.score_thr)
 
 
-def tune_boxes(oof: dict[str, list[ImagePredictions]], truth: dict, classes: list[str], start: BoxSettings,
-               trials: int, seed: int, workers: int = 1) -> tuple[BoxSettings, float]:
-    """(best settings, its OOF mAP) over `trials` Optuna trials starting from `start`."""
+def tune_boxes(oof: dict[str, list[ImagePredictions]], truth: dict, classes: list[str], start: BoxSettings, *,
+               trials: int, seed: int, workers: int) -> tuple[BoxSettings, float, dict[str, float], float]:
+    """(best settings, its OOF mAP, each model's own OOF mAP, the OOF mAP of `start` with equal weights) over
+    `trials` Optuna trials starting from `start`; `truth` is the COCO ground truth (restricted here to the OOF
+    images)."""
+    truth = restrict(truth, {p.file_name for preds in oof.values() for p in preds})
+    single = {m: coco_map(truth, preds, classes)["mAP"] for m, preds in oof.items()}
+
     def score(settings: BoxSettings) -> float:
         fused = fuse_models({m: [s] for m, s in oof.items()}, settings, workers)
         return coco_map(truth, fused, classes)["mAP"]
 
+    equal = score(start.equal_weights(list(oof)))
     if trials <= 0 or len(oof) == 0:
-        return start, score(start)
+        return start, score(start), single, equal
 
     def objective(trial: optuna.Trial) -> float:
         settings = BoxSettings(
@@ -78,13 +96,22 @@ def tune_boxes(oof: dict[str, list[ImagePredictions]], truth: dict, classes: lis
         first["conf_type"] = start.conf_type
     study.enqueue_trial(first)
     study.optimize(objective, n_trials=trials)
-    return BoxSettings(**study.best_trial.user_attrs["settings"]), study.best_value
+    return BoxSettings(**study.best_trial.user_attrs["settings"]), study.best_value, single, equal
 
 
-@dataclass
+@dataclass(frozen=True)
 class VoteSettings:
-    weights: dict[str, float]
-    method: str = "soft"
+    """How probability sets are combined: params' `ensemble.vote_*`, or what tuning found."""
+
+    weights: dict[str, float]  # model -> weight (a model left out weighs 1)
+    method: str  # a key of podium.ensemble.voting.VOTERS
+
+    @classmethod
+    def from_params(cls, cfg: EnsembleConfig) -> VoteSettings:
+        return cls(dict(cfg.vote_weights), cfg.vote_method)
+
+    def equal_weights(self, models: list[str]) -> VoteSettings:
+        return replace(self, weights=dict.fromkeys(models, 1.0))
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -96,9 +123,10 @@ def vote_models(probas: dict[str, list[np.ndarray]], settings: VoteSettings) -> 
     return vote(settings.method, [p for p, _ in flat], [w for _, w in flat])
 
 
-def tune_votes(oof: dict[str, np.ndarray], targets: np.ndarray, start: VoteSettings, trials: int,
-               seed: int) -> tuple[VoteSettings, float]:
-    """(best settings, its OOF accuracy); `targets` are class indices. Accuracy moves in steps of one clip, so
+def tune_votes(oof: dict[str, np.ndarray], targets: np.ndarray, start: VoteSettings, *, trials: int, seed: int,
+               ) -> tuple[VoteSettings, float, dict[str, float], float]:
+    """(best settings, its OOF accuracy, each model's own OOF accuracy, the OOF accuracy of `start` with equal
+    weights); `targets` are class indices. Accuracy moves in steps of one clip, so
     many settings tie: ties go to the lower OOF log loss (of the vote's scores renormalised per row), which
     stops the search from giving a weak model weight it did not earn. A weight may reach 0 (model left out)."""
     def accuracy_and_loss(settings: VoteSettings) -> tuple[float, float]:
@@ -107,8 +135,10 @@ def tune_votes(oof: dict[str, np.ndarray], targets: np.ndarray, start: VoteSetti
         loss = float(-np.log(proba[np.arange(len(targets)), targets]).mean())
         return float((scores.argmax(1) == targets).mean()), loss
 
+    single = {m: float((p.argmax(1) == targets).mean()) for m, p in oof.items()}
+    equal = accuracy_and_loss(start.equal_weights(list(oof)))[0]
     if trials <= 0:
-        return start, accuracy_and_loss(start)[0]
+        return start, accuracy_and_loss(start)[0], single, equal
 
     def objective(trial: optuna.Trial) -> float:
         settings = VoteSettings({m: trial.suggest_float(f"w_{m}", 0.0, 1.0) for m in oof},
@@ -125,4 +155,23 @@ def tune_votes(oof: dict[str, np.ndarray], targets: np.ndarray, start: VoteSetti
     study.enqueue_trial({**{f"w_{m}": min(max(start.weights.get(m, 1.0), 0.0), 1.0) for m in oof},
                          "method": start.method})
     study.optimize(objective, n_trials=trials)
-    return VoteSettings(**study.best_trial.user_attrs["settings"]), study.best_trial.user_attrs["accuracy"]
+    best = study.best_trial.user_attrs
+    return VoteSettings(**best["settings"]), best["accuracy"], single, equal
+
+
+def box_candidates(sets: dict[str, list[list[ImagePredictions]]], settings: BoxSettings, folds: list[int],
+                   ) -> dict[str, dict[str, list[ImagePredictions]]]:
+    """What a leaderboard compares ({model: [set per fold]} in): the submission (every model's folds fused with
+    `settings`), each model's fold ensemble (its folds fused with the same settings) and every single
+    (model, fold), keyed "submission" / "fold_ensemble" / "single" ("<model>-<fold>")."""
+    return {"submission": {"all": fuse_models(sets, settings)},
+            "fold_ensemble": {m: fuse_models({m: s}, settings) for m, s in sets.items()},
+            "single": {f"{m}-{k}": s[i] for m, s in sets.items() for i, k in enumerate(folds)}}
+
+
+def vote_candidates(probas: dict[str, list[np.ndarray]], settings: VoteSettings, folds: list[int],
+                    ) -> dict[str, dict[str, np.ndarray]]:
+    """`box_candidates` for class probabilities ({model: [(N, C) per fold]})."""
+    return {"submission": {"all": vote_models(probas, settings)},
+            "fold_ensemble": {m: vote_models({m: p}, settings) for m, p in probas.items()},
+            "single": {f"{m}-{k}": p[i] for m, p in probas.items() for i, k in enumerate(folds)}}

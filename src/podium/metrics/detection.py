@@ -9,7 +9,7 @@ import io
 import numpy as np
 from faster_coco_eval import COCO, COCOeval_faster
 
-from podium.detection.predictions import ImagePredictions
+from podium.boxes import ImagePredictions
 
 
 def coco_map(ground_truth: dict, predictions: list[ImagePredictions], classes: list[str]) -> dict:
@@ -54,3 +54,12 @@ def nan_to_none(scores: dict) -> dict:
     """JSON-safe copy: NaN (a class absent from the ground truth) becomes null."""
     return {k: nan_to_none(v) if isinstance(v, dict) else (None if isinstance(v, float) and np.isnan(v) else v)
             for k, v in scores.items()}
+
+
+def restrict(truth: dict, file_names) -> dict:
+    """COCO `truth` limited to the images named in `file_names` (and their annotations): the ground truth of
+    one fold's validation images, or of every validated image."""
+    names = set(file_names)
+    images = [img for img in truth["images"] if img["file_name"] in names]
+    ids = {img["id"] for img in images}
+    return {**truth, "images": images, "annotations": [a for a in truth["annotations"] if a["image_id"] in ids]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from podium.detection.predictions import ImagePredictions
+from podium.boxes import ImagePredictions
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

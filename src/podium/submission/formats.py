@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from podium.detection.predictions import ImagePredictions
+from podium.boxes import ImagePredictions, box_problem
 from podium.errors import PodiumError
 
 
@@ -60,17 +60,8 @@ def validate_detection(table: pd.DataFrame, sample: pd.DataFrame, classes: list[
     for pred in parse_detection(table, classes, sizes, empty):
         if pred.width == 0:
             problems.append(f"{pred.file_name}: no image of that id among the test images")
-            continue
-        if not np.isfinite(pred.scores).all() or not np.isfinite(pred.boxes).all():
-            problems.append(f"{pred.file_name}: NaN or infinite values")
-        elif ((pred.scores < 0) | (pred.scores > 1)).any():
-            problems.append(f"{pred.file_name}: scores outside [0, 1]")
-        elif len(pred.boxes) and ((pred.boxes[:, 2] < pred.boxes[:, 0])
-                                  | (pred.boxes[:, 3] < pred.boxes[:, 1])).any():
-            problems.append(f"{pred.file_name}: boxes with x_max < x_min or y_max < y_min")
-        elif len(pred.boxes) and ((pred.boxes < 0).any() or (pred.boxes[:, [0, 2]] > pred.width).any()
-                                  or (pred.boxes[:, [1, 3]] > pred.height).any()):
-            problems.append(f"{pred.file_name}: boxes outside the {pred.width}x{pred.height} image")
+        elif problem := box_problem(pred, len(classes), slack=0.0):
+            problems.append(f"{pred.file_name}: {problem}")
     if problems:
         raise SubmissionError(f"{len(problems)} invalid row(s): " + "; ".join(problems[:5]))
 

@@ -3,12 +3,13 @@ apart (a real competition's are unknown; then there is no local LB)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 from PIL import Image
 
-from podium.detection.predictions import ImagePredictions
+from podium.boxes import ImagePredictions
 from podium.metrics.detection import coco_map
 from podium.submission.formats import detection_rows, parse_detection
 
@@ -36,3 +37,11 @@ def audio_score(table: pd.DataFrame, labels: pd.DataFrame) -> float:
     if len(merged) != len(labels):
         raise ValueError(f"{len(labels) - len(merged)} labelled test clips are missing from the submission")
     return float((merged.label == merged.label_true).mean())
+
+
+def leaderboard(candidates: dict[str, dict], score: Callable[[object], float]) -> dict:
+    """Every candidate scored (podium.ensemble.tune.box_candidates / vote_candidates):
+    {"submission": score, "fold_ensemble": {model: score}, "single": {"<model>-<fold>": score}}."""
+    return {"submission": score(candidates["submission"]["all"]),
+            "fold_ensemble": {m: score(c) for m, c in candidates["fold_ensemble"].items()},
+            "single": {name: score(c) for name, c in candidates["single"].items()}}

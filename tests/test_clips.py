@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from podium.audio import AudioError, fit_length, read_clip, write_clip
+from podium.clips import AudioError, fit_length, read_clip, write_clip
 
 
 def test_stereo_44k_becomes_mono_16k(tmp_path):

@@ -1,40 +1,45 @@
-"""The mmdet -> podium adapter, the predictions file round trip, and the OOF join."""
+"""The neutral box predictions: file round trip, the one box check, the OOF join."""
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from mmdet.structures import DetDataSample
-from mmengine.structures import InstanceData
 
-from podium.detection.oof import join_oof
-from podium.detection.predictions import (
+from podium.boxes import (
     ImagePredictions,
     PredictionError,
-    from_det_data_sample,
+    box_problem,
+    join_oof,
+    read_fold_predictions,
     read_predictions,
     write_predictions,
 )
 
 
-def _sample(boxes, scores, labels, shape=(100, 200)):
-    sample = DetDataSample(metainfo={"ori_shape": shape})
-    sample.pred_instances = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32),
-                                         scores=torch.tensor(scores), labels=torch.tensor(labels))
-    return sample
-
-
-def test_adapter_keeps_original_pixels_and_clips_to_the_image(tmp_path):
-    pred = from_det_data_sample(_sample([[10.0, 20.0, 50.0, 60.0], [190.0, 90.0, 205.5, 101.0]], [0.9, 0.3], [1, 0]),
-                                "a.png")
-    assert (pred.width, pred.height) == (200, 100)
-    np.testing.assert_allclose(pred.boxes, [[10, 20, 50, 60], [190, 90, 200, 100]])
-    write_predictions(tmp_path / "p.json", ["x", "y"], [pred], {"model": "m"})
+def test_file_round_trip_keeps_boxes_scores_labels_and_meta(tmp_path):
+    pred = ImagePredictions("a.png", 200, 100, [[10, 20, 50, 60], [190, 90, 200, 100]], [0.9, 0.3], [1, 0], fold=2)
+    write_predictions(tmp_path / "p.json", ["x", "y"], [pred], {"model": "m", "fold": 2})
     classes, [back], meta = read_predictions(tmp_path / "p.json")
-    assert classes == ["x", "y"] and meta == {"model": "m"}
+    assert classes == ["x", "y"] and meta == {"model": "m", "fold": 2} and back.fold == 2
     np.testing.assert_allclose(back.boxes, pred.boxes)
     np.testing.assert_allclose(back.scores, pred.scores, atol=1e-5)
     assert back.labels.tolist() == [1, 0]
+    assert read_fold_predictions(tmp_path / "p.json", "m", 2, "predict_detector")[0] == ["x", "y"]
+    with pytest.raises(PredictionError, match=r"p.json: made by m fold 2, not m fold 1; rerun predict_detector@m-1"):
+        read_fold_predictions(tmp_path / "p.json", "m", 1, "predict_detector")
+
+
+@pytest.mark.parametrize("boxes, scores, labels, slack, problem", [
+    ([[1, 1, 5, 5]], [0.5], [0], 1.0, None),
+    ([[-0.5, 1, 10.5, 5]], [0.5], [0], 1.0, None),  # within the slack
+    ([[-0.5, 1, 10.5, 5]], [0.5], [0], 0.0, "outside its 10x10 image"),  # a submission row: none
+    ([[1, 1, 5, 5]], [1.5], [0], 1.0, "scores outside"),
+    ([[1, 1, 5, float("inf")]], [0.5], [0], 1.0, "NaN or infinite"),
+    ([[1, 1, 5, 5]], [0.5], [2], 1.0, "labels outside 0..1"),
+    ([[5, 1, 1, 5]], [0.5], [0], 1.0, "x2 < x1"),
+])
+def test_the_one_box_check(boxes, scores, labels, slack, problem):
+    found = box_problem(ImagePredictions("a.png", 10, 10, boxes, scores, labels), 2, slack)
+    assert found == problem if problem is None else problem in found
 
 
 @pytest.mark.parametrize("change, message", [
@@ -68,13 +73,3 @@ def test_join_requires_each_validation_image_once():
         join_oof({0: _fold(["a", "b"], 0), 1: _fold(["b", "c"], 1)}, folds, "m")
     with pytest.raises(PredictionError, match=r"fold\(s\) \[1\]"):
         join_oof({0: _fold(["a"], 0)}, folds, "m")
-
-
-def test_tta_image_reader_names_missing_and_corrupt_files(tmp_path):
-    from podium.detection.tta import read_image
-
-    (tmp_path / "bad.png").write_bytes(b"not an image")
-    with pytest.raises(PredictionError, match="bad.png: unreadable image"):
-        read_image(tmp_path / "bad.png")
-    with pytest.raises(PredictionError, match="gone.png: image not found"):
-        read_image(tmp_path / "gone.png")

@@ -2,14 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from podium.audio.oof import OOFError, join_oof, oof_table
+from podium.probabilities import PredictionError, join_oof, proba_table, read_table, write_table
 
 CLASSES = ["no", "yes"]
 FOLDS = pd.DataFrame({"fname": ["a", "b", "c", "d", "x"], "fold": [0, 0, 1, 1, -1]})
 
 
 def part(names, fold):
-    return oof_table(names, ["yes"] * len(names), fold, np.full((len(names), 2), 0.5), CLASSES)
+    return proba_table(names, ["yes"] * len(names), fold, np.full((len(names), 2), 0.5), CLASSES)
 
 
 def test_join_covers_each_validation_clip_once():
@@ -25,5 +25,13 @@ def test_join_covers_each_validation_clip_once():
     ({0: part(["a", "c"], 0), 1: part(["b", "d"], 1)}, "wrong fold"),
 ])
 def test_join_rejects_gaps_doubles_and_strays(parts, message):
-    with pytest.raises(OOFError, match=message):
+    with pytest.raises(PredictionError, match=message):
         join_oof(parts, FOLDS, "m")
+
+
+def test_a_table_copied_to_another_folds_place_is_refused(tmp_path):
+    write_table(tmp_path / "test.csv", part(["a", "b"], -1), "small_cnn", 1)
+    assert read_table(tmp_path / "test.csv", "small_cnn", 1, "predict_audio").fname.tolist() == ["a", "b"]
+    with pytest.raises(PredictionError, match=r"test.csv: made by model=small_cnn fold=1, not model=small_cnn "
+                                              r"fold=0; rerun predict_audio@small_cnn-0"):
+        read_table(tmp_path / "test.csv", "small_cnn", 0, "predict_audio")
