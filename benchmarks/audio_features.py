@@ -15,8 +15,16 @@ from scipy.ndimage import zoom
 from podium.audio.features import create_features
 
 SR = 16000
-KW = dict(sample_rate=SR, n_fft=512, hop=160, n_mels=64, fmin=20.0, fmax=4000.0, n_mfcc=40,
-          trimel=[[256, 80], [512, 160], [1024, 320]])
+KW = dict(
+    sample_rate=SR,
+    n_fft=512,
+    hop=160,
+    n_mels=64,
+    fmin=20.0,
+    fmax=4000.0,
+    n_mfcc=40,
+    trimel=[[256, 80], [512, 160], [1024, 320]],
+)
 
 
 def librosa_logmel(clip: np.ndarray, n_fft: int, hop: int) -> np.ndarray:

@@ -45,8 +45,17 @@ def make_data(root: Path, images: int, clips: int, size: int) -> tuple[list[dict
         name = f"im{i:04d}.png"
         cv2.imwrite(str(root / "images" / name), rng.integers(0, 255, (size, size, 3), dtype=np.uint8))
         boxes = [[float(x), float(y), 40.0, 30.0] for x, y in rng.uniform(0, size - 50, (4, 2))]
-        image_jobs.append({"file_name": name, "width": size, "height": size, "group": name, "fold": i % 3,
-                           "boxes": boxes, "category_ids": [1, 2, 3, 4]})
+        image_jobs.append(
+            {
+                "file_name": name,
+                "width": size,
+                "height": size,
+                "group": name,
+                "fold": i % 3,
+                "boxes": boxes,
+                "category_ids": [1, 2, 3, 4],
+            }
+        )
     t = np.arange(RATE) / RATE
     for i in range(clips):
         name = f"c{i:04d}.wav"
@@ -116,8 +125,13 @@ def main() -> None:
         base_i, base_c = rate(plain_images, args.images), rate(plain_clips, args.clips)
         rows = [("plain loop, 1 process (baseline)", base_i, base_c)]
         for workers in sorted({1, args.workers}):
-            rows.append((f"podium augment, {workers} worker(s)", rate(podium("images", workers), args.images),
-                         rate(podium("clips", workers), args.clips)))
+            rows.append(
+                (
+                    f"podium augment, {workers} worker(s)",
+                    rate(podium("images", workers), args.images),
+                    rate(podium("clips", workers), args.clips),
+                )
+            )
         print(f"  {'':<40} {'images/s':>9} {'ratio':>6} {'clips/s':>9} {'ratio':>6}")
         for name, i, c in rows:
             print(f"  {name:<40} {i:9.0f} {i / base_i:6.2f} {c:9.0f} {c / base_c:6.2f}")

@@ -34,15 +34,25 @@ def train_images_per_second(model, cfg: DetectorTrainConfig, steps: int) -> floa
     rng = np.random.default_rng(0)
     samples = []
     for _ in range(batch):
-        sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size), scale_factor=(1, 1),
-                                             pad_shape=(size, size), batch_input_shape=(size, size)))
+        sample = DetDataSample(
+            metainfo=dict(
+                img_shape=(size, size),
+                ori_shape=(size, size),
+                scale_factor=(1, 1),
+                pad_shape=(size, size),
+                batch_input_shape=(size, size),
+            )
+        )
         xy = rng.uniform(0, size * 0.6, (4, 2))
         wh = rng.uniform(size * 0.1, size * 0.35, (4, 2))
-        sample.gt_instances = InstanceData(bboxes=torch.tensor(np.hstack([xy, xy + wh]), dtype=torch.float32),
-                                           labels=torch.tensor(rng.integers(0, len(CLASSES), 4)))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.tensor(np.hstack([xy, xy + wh]), dtype=torch.float32),
+            labels=torch.tensor(rng.integers(0, len(CLASSES), 4)),
+        )
         samples.append(sample)
-    data = dict(inputs=[torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(batch)],
-                data_samples=samples)
+    data = dict(
+        inputs=[torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(batch)], data_samples=samples
+    )
     optim = build_optim_wrapper(model, dict(optimizer=dict(type="AdamW", lr=1e-4)))
     model.train()
     model.train_step(data, optim)  # warm-up
@@ -71,9 +81,19 @@ def main() -> None:
     rows = []
     for name in args.models:
         cfg = dataclasses.replace(resolve_model(shared, name, "train_detector"), device="cpu")
-        config = build_train_config(name, cfg, classes=CLASSES, online=[], train_ann="x.json", val_ann="y.json",
-                                    work_dir=str(tmp / "work"), reports_dir=str(tmp / "rep"), seed=0, use_cuda=False,
-                                    distributed=False)
+        config = build_train_config(
+            name,
+            cfg,
+            classes=CLASSES,
+            online=[],
+            train_ann="x.json",
+            val_ann="y.json",
+            work_dir=str(tmp / "work"),
+            reports_dir=str(tmp / "rep"),
+            seed=0,
+            use_cuda=False,
+            distributed=False,
+        )
         model = build_detector(config.model, "cpu")
         checkpoint = tmp / f"{name}.pth"
         torch.save({"state_dict": model.state_dict(), "meta": {"dataset_meta": {"classes": CLASSES}}}, checkpoint)
@@ -88,20 +108,28 @@ def main() -> None:
         inferencer = DetInferencer(model=str(config_path), weights=str(checkpoint), device="cpu", show_progress=False)
         inferencer(str(paths[0]), return_datasamples=True, no_save_pred=True)  # warm-up
         start = time.perf_counter()
-        theirs = inferencer([str(p) for p in paths], batch_size=cfg.batch_size, return_datasamples=True,
-                            no_save_pred=True)["predictions"]
+        theirs = inferencer(
+            [str(p) for p in paths], batch_size=cfg.batch_size, return_datasamples=True, no_save_pred=True
+        )["predictions"]
         theirs_ips = len(paths) / (time.perf_counter() - start)
-        same = all(np.allclose(a.boxes, b.pred_instances.bboxes.numpy(), atol=1e-3)
-                   for a, b in zip(ours, theirs, strict=True))
+        same = all(
+            np.allclose(a.boxes, b.pred_instances.bboxes.numpy(), atol=1e-3) for a, b in zip(ours, theirs, strict=True)
+        )
         rows.append((name, train_ips, ours_ips, theirs_ips, same))
-    print(f"CPU, {torch.get_num_threads()} threads; image_size {cfg.image_size} (inputs 256 px), "
-          f"batch {cfg.batch_size}, "
-          f"ResNet-{cfg.backbone_depth} base {cfg.base_channels}, FPN {cfg.neck_channels}; {args.images} images")
-    print(f"{'model':13} {'train img/s':>11} {'podium infer img/s':>19} {'DetInferencer img/s':>20} {'ratio':>6} "
-          f"{'same boxes':>10}")
+    print(
+        f"CPU, {torch.get_num_threads()} threads; image_size {cfg.image_size} (inputs 256 px), "
+        f"batch {cfg.batch_size}, "
+        f"ResNet-{cfg.backbone_depth} base {cfg.base_channels}, FPN {cfg.neck_channels}; {args.images} images"
+    )
+    print(
+        f"{'model':13} {'train img/s':>11} {'podium infer img/s':>19} {'DetInferencer img/s':>20} {'ratio':>6} "
+        f"{'same boxes':>10}"
+    )
     for name, train_ips, ours_ips, theirs_ips, same in rows:
-        print(f"{name:13} {train_ips:11.1f} {ours_ips:19.1f} {theirs_ips:20.1f} {ours_ips / theirs_ips:5.2f}x "
-              f"{str(same):>10}")
+        print(
+            f"{name:13} {train_ips:11.1f} {ours_ips:19.1f} {theirs_ips:20.1f} {ours_ips / theirs_ips:5.2f}x "
+            f"{str(same):>10}"
+        )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,16 @@ def make_sets(models: int, images: int, boxes: int, seed: int = 0) -> list[list[
         for i in range(images):
             xy = rng.uniform(0, 900, (boxes, 2))
             wh = rng.uniform(10, 120, (boxes, 2))
-            preds.append(ImagePredictions(f"{i}.png", 1024, 1024, np.hstack([xy, np.minimum(xy + wh, 1024)]),
-                                          rng.uniform(0.01, 1, boxes), rng.integers(0, 5, boxes)))
+            preds.append(
+                ImagePredictions(
+                    f"{i}.png",
+                    1024,
+                    1024,
+                    np.hstack([xy, np.minimum(xy + wh, 1024)]),
+                    rng.uniform(0.01, 1, boxes),
+                    rng.integers(0, 5, boxes),
+                )
+            )
         sets.append(preds)
     return sets
 
@@ -44,10 +52,14 @@ def main() -> None:
     for i in range(args.images):  # what a user writes by hand: normalise, fuse, denormalise, image by image
         group = [s[i] for s in sets]
         size = np.array([1024, 1024, 1024, 1024])
-        boxes, scores, labels = weighted_boxes_fusion([(p.boxes / size).tolist() for p in group],
-                                                      [p.scores.tolist() for p in group],
-                                                      [p.labels.tolist() for p in group], weights=weights,
-                                                      iou_thr=0.55, skip_box_thr=0.0)
+        boxes, scores, labels = weighted_boxes_fusion(
+            [(p.boxes / size).tolist() for p in group],
+            [p.scores.tolist() for p in group],
+            [p.labels.tolist() for p in group],
+            weights=weights,
+            iou_thr=0.55,
+            skip_box_thr=0.0,
+        )
     plain = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -59,12 +71,19 @@ def main() -> None:
     ours = time.perf_counter() - start
     assert all(np.allclose(a.boxes, b.boxes) for a, b in zip(serial, fused, strict=True))
 
-    truth = {"images": [{"id": i + 1, "file_name": f"{i}.png", "width": 1024, "height": 1024}
-                        for i in range(args.images)],
-             "annotations": [{"image_id": i + 1, "category_id": 1 + int(p.labels[j]),
-                              "bbox": [*p.boxes[j, :2], *(p.boxes[j, 2:] - p.boxes[j, :2])]}
-                             for i, p in enumerate(sets[0]) for j in range(20)],
-             "categories": [{"id": k + 1, "name": str(k)} for k in range(5)]}
+    truth = {
+        "images": [{"id": i + 1, "file_name": f"{i}.png", "width": 1024, "height": 1024} for i in range(args.images)],
+        "annotations": [
+            {
+                "image_id": i + 1,
+                "category_id": 1 + int(p.labels[j]),
+                "bbox": [*p.boxes[j, :2], *(p.boxes[j, 2:] - p.boxes[j, :2])],
+            }
+            for i, p in enumerate(sets[0])
+            for j in range(20)
+        ],
+        "categories": [{"id": k + 1, "name": str(k)} for k in range(5)],
+    }
     start = time.perf_counter()
     coco_map(truth, fused, [str(k) for k in range(5)])
     scoring = time.perf_counter() - start

@@ -32,45 +32,72 @@ def main() -> None:
             folds = pd.read_csv(args.folds / "detection.csv")
             jobs = detection_jobs(coco, dict(zip(folds.file_name, folds.fold, strict=True)))
             (out / "detection/images").mkdir(parents=True)
-            cloner = ImageCloner(cfg, seed=common.seed, images=args.merged / "detection/images",
-                                 out=out / "detection/images")
+            cloner = ImageCloner(
+                cfg, seed=common.seed, images=args.merged / "detection/images", out=out / "detection/images"
+            )
             start = time.perf_counter()
             result = run_cloner(cloner, jobs, cfg.workers, "augment images")
             report["detection"], metrics["detection"] = _summary(jobs, result, time.perf_counter() - start)
             write_json(out / "detection/train.json", clones_to_coco(result.clones, coco["categories"]))
             if jobs:
-                preview.detection_grid(_rows(jobs, result.clones, "file_name", cfg.preview),
-                                       args.merged / "detection/images", out / "detection/images",
-                                       args.reports / "detection.png")
+                preview.detection_grid(
+                    _rows(jobs, result.clones, "file_name", cfg.preview),
+                    args.merged / "detection/images",
+                    out / "detection/images",
+                    args.reports / "detection.png",
+                )
         if (args.folds / "audio.csv").exists():
             table = pd.read_csv(args.folds / "audio.csv")
             jobs = table.sort_values("fname").to_dict("records")
             (out / "audio/clips").mkdir(parents=True)
             noise = args.noise if args.noise.is_dir() else None
-            cloner = AudioCloner(cfg, seed=common.seed, sample_rate=common.sample_rate, noise=noise,
-                                 clips=args.merged / "audio/clips", out=out / "audio/clips")
+            cloner = AudioCloner(
+                cfg,
+                seed=common.seed,
+                sample_rate=common.sample_rate,
+                noise=noise,
+                clips=args.merged / "audio/clips",
+                out=out / "audio/clips",
+            )
             start = time.perf_counter()
             result = run_cloner(cloner, jobs, cfg.workers, "augment clips")
             report["audio"], metrics["audio"] = _summary(jobs, result, time.perf_counter() - start)
             columns = [*table.columns, "parent", "policy"]
             pd.DataFrame(result.clones, columns=columns).to_csv(out / "audio/train.csv", index=False)
             if jobs:
-                preview.audio_grid(_rows(jobs, result.clones, "fname", cfg.preview), args.merged / "audio/clips",
-                                   out / "audio/clips", common.sample_rate, args.reports / "audio.png")
+                preview.audio_grid(
+                    _rows(jobs, result.clones, "fname", cfg.preview),
+                    args.merged / "audio/clips",
+                    out / "audio/clips",
+                    common.sample_rate,
+                    args.reports / "audio.png",
+                )
         write_json(out / "report.json", report)
     write_json(args.reports / "metrics.json", metrics)
     for task, m in metrics.items():
-        print(f"{task}: {m['clones']} clones of {m['parents']} samples, {m['failed']} failed (see "
-              f"{args.out / 'report.json'}), {m['per_second']:.1f} samples/s")
+        print(
+            f"{task}: {m['clones']} clones of {m['parents']} samples, {m['failed']} failed (see "
+            f"{args.out / 'report.json'}), {m['per_second']:.1f} samples/s"
+        )
 
 
 def _summary(jobs: list, result, seconds: float) -> tuple[dict, dict]:
     """(the report entry, deterministic; the metrics entry, with the speed)."""
     policies = {p: sum(c["policy"] == p for c in result.clones) for p in ("weak", "strong")}
-    report = {"parents": len(jobs), "clones": len(result.clones), "policies": policies, "rescaled": result.rescaled,
-              "failures": result.failures}
-    metrics = {"parents": len(jobs), "clones": len(result.clones), "failed": len(result.failures),
-               "rescaled": result.rescaled, "per_second": round(len(jobs) / max(seconds, 1e-9), 1)}
+    report = {
+        "parents": len(jobs),
+        "clones": len(result.clones),
+        "policies": policies,
+        "rescaled": result.rescaled,
+        "failures": result.failures,
+    }
+    metrics = {
+        "parents": len(jobs),
+        "clones": len(result.clones),
+        "failed": len(result.failures),
+        "rescaled": result.rescaled,
+        "per_second": round(len(jobs) / max(seconds, 1e-9), 1),
+    }
     return report, metrics
 
 

@@ -23,10 +23,14 @@ def main() -> None:
     cache = args.out.parent / ".download-cache"  # partial downloads survive a failed run, to be resumed
     with atomic_dir(args.out) as out:
         if dl.source == "synthetic":
-            sizes = {k: v for k, v in dataclasses.asdict(dl).items()
-                     if k not in ("source", "local_path", "url", "sha256", "kaggle_competition")}
-            write_synthetic(out, seed=common.seed, sample_rate=common.sample_rate,
-                                 clip_seconds=common.clip_seconds, **sizes)
+            sizes = {
+                k: v
+                for k, v in dataclasses.asdict(dl).items()
+                if k not in ("source", "local_path", "url", "sha256", "kaggle_competition")
+            }
+            write_synthetic(
+                out, seed=common.seed, sample_rate=common.sample_rate, clip_seconds=common.clip_seconds, **sizes
+            )
         elif dl.source == "local":
             install_tree(Path(dl.local_path), out)
         elif dl.source == "url":

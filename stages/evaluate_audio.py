@@ -20,8 +20,9 @@ def main() -> None:
     classes = probabilities.classes_of(joined)
     predicted = pd.Series([classes[i] for i in probabilities.probabilities(joined, classes).argmax(1)])
     scores = classification_scores(joined.label.tolist(), predicted.tolist(), classes)
-    scores["fold_accuracy"] = {str(k): float((joined.label == predicted)[joined.fold == k].mean())
-                               for k in sorted(joined.fold.unique())}
+    scores["fold_accuracy"] = {
+        str(k): float((joined.label == predicted)[joined.fold == k].mean()) for k in sorted(joined.fold.unique())
+    }
     with atomic_file(args.oof) as f:
         joined.to_csv(f, index=False)
     write_json(args.metrics, scores)

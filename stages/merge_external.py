@@ -36,23 +36,34 @@ def main() -> None:
         if "detection" in tasks:
             raw = args.raw / "detection/train"
             classes = [c["name"] for c in read_json(raw / "annotations.json")["categories"]]
-            externals = [DETECTION_READERS[s.format](args.external / s.path, args.external / s.images,
-                                                          s.name, s.classes) for s in cfg.detection_sources]
+            externals = [
+                DETECTION_READERS[s.format](args.external / s.path, args.external / s.images, s.name, s.classes)
+                for s in cfg.detection_sources
+            ]
             coco, rep = merge_detection(
                 read_coco(raw / "annotations.json", raw / "images", COMPETITION, None),
-                (sample for ext in externals for sample in ext), classes, out / "detection",
-                progress=lambda it: bar(it, desc="merging images", unit="img"))
+                (sample for ext in externals for sample in ext),
+                classes,
+                out / "detection",
+                progress=lambda it: bar(it, desc="merging images", unit="img"),
+            )
             write_json(out / "detection/train.json", coco)
             report["detection"] = rep.as_dict()
         if "audio" in tasks:
             raw = args.raw / "audio/train"
             samples = [read_audio_csv(raw / "labels.csv", COMPETITION, None, "fname", raw / "clips")]
             for s in cfg.audio_sources:
-                samples.append(read_audio_folders(args.external / s.path, s.name, s.labels)
-                               if s.format == "folders" else
-                               read_audio_csv(args.external / s.path, s.name, s.labels))
-            rows, rep = merge_audio((x for it in samples for x in it), common.sample_rate, out / "audio",
-                                         progress=lambda it: bar(it, desc="merging clips", unit="clip"))
+                samples.append(
+                    read_audio_folders(args.external / s.path, s.name, s.labels)
+                    if s.format == "folders"
+                    else read_audio_csv(args.external / s.path, s.name, s.labels)
+                )
+            rows, rep = merge_audio(
+                (x for it in samples for x in it),
+                common.sample_rate,
+                out / "audio",
+                progress=lambda it: bar(it, desc="merging clips", unit="clip"),
+            )
             with open(out / "audio/train.csv", "w", newline="") as f:
                 writer = csv.DictWriter(f, ["fname", "label", "source", "group", "orig_file"])
                 writer.writeheader()
@@ -62,8 +73,10 @@ def main() -> None:
         for b in bad:
             print(f"bad sample: {b['source']}/{b['file']}: {b['reason']}")
         if bad and cfg.on_bad_sample == "fail":
-            raise MergeError(f"{len(bad)} bad sample(s) (listed above); fix or remove them, or set "
-                                  "merge_external.on_bad_sample: drop in params.yaml to skip them")
+            raise MergeError(
+                f"{len(bad)} bad sample(s) (listed above); fix or remove them, or set "
+                "merge_external.on_bad_sample: drop in params.yaml to skip them"
+            )
         write_json(out / "report.json", report)
 
 

@@ -18,15 +18,16 @@ from podium.progress import bar
 
 
 def main() -> None:
-    args = stage.parse_paths(__doc__, "params", "model_dir", "fold_table", "clips", "test", "out", model=str,
-                             fold=int)
+    args = stage.parse_paths(__doc__, "params", "model_dir", "fold_table", "clips", "test", "out", model=str, fold=int)
     cfg = load_stage_params(args.params, "predict_audio")["predict_audio"]
     device = devices.pick_device(cfg.device)
     model, meta = train.load_checkpoint(args.model_dir / "model.pt", device, args.model, args.fold)
     folds = pd.read_csv(args.fold_table)
     val = folds[folds.fold == args.fold]
-    sets = {"oof": ([args.clips / f for f in val.fname], val.label.tolist(), args.fold),
-            "test": (list_files(args.test, AUDIO_SUFFIXES), None, -1)}
+    sets = {
+        "oof": ([args.clips / f for f in val.fname], val.label.tolist(), args.fold),
+        "test": (list_files(args.test, AUDIO_SUFFIXES), None, -1),
+    }
     views = predict.tta_views(cfg.tta_shifts, cfg.tta_polarity, meta["sample_rate"])
     with atomic_dir(args.out) as out:
         for name, (paths, labels, fold) in sets.items():
@@ -34,8 +35,9 @@ def main() -> None:
             loader = predict.clip_loader(clips, batch_size=cfg.batch_size, num_workers=0)
             with bar(total=len(paths), unit="clip", desc=f"{args.model} fold {args.fold} {name}") as progress:
                 proba = predict.predict_proba(model, loader, device, views, progress.update)
-            table = probabilities.proba_table([p.name for p in paths], labels or [""] * len(paths), fold, proba,
-                                              meta["classes"])
+            table = probabilities.proba_table(
+                [p.name for p in paths], labels or [""] * len(paths), fold, proba, meta["classes"]
+            )
             probabilities.write_table(out / f"{name}.csv", table, args.model, args.fold)
 
 

@@ -18,8 +18,7 @@ from podium.progress import bar
 
 
 def main() -> None:
-    args = stage.parse_paths(__doc__, "params", "model_dir", "fold_table", "merged", "test", "out", model=str,
-                             fold=int)
+    args = stage.parse_paths(__doc__, "params", "model_dir", "fold_table", "merged", "test", "out", model=str, fold=int)
     cfg = load_stage_params(args.params, "predict_detector", args.model)["predict_detector"]
     devices.hide_gpus_for_cpu(cfg.device)
     from podium.boxes import write_predictions
@@ -28,21 +27,39 @@ def main() -> None:
 
     model, classes, trained = load_detector(args.model_dir, args.model, args.fold, devices.pick_device(cfg.device))
     folds = pd.read_csv(args.fold_table)
-    sets = {"oof": [args.merged / "images" / f for f in folds.file_name[folds.fold == args.fold]],
-            "test": list_files(args.test, IMAGE_SUFFIXES)}
+    sets = {
+        "oof": [args.merged / "images" / f for f in folds.file_name[folds.fold == args.fold]],
+        "test": list_files(args.test, IMAGE_SUFFIXES),
+    }
     views = len(cfg.tta_views) * len(cfg.tta_scales)
     with atomic_dir(args.out) as out:
         for name, paths in sets.items():
             with bar(total=len(paths) * views, unit="img", desc=f"{args.model} fold {args.fold} {name}") as progress:
-                per_view = predict_views(model, paths, views=cfg.tta_views, scales=cfg.tta_scales,
-                                         image_size=trained.image_size, batch_size=cfg.batch_size,
-                                         progress=progress.update)
+                per_view = predict_views(
+                    model,
+                    paths,
+                    views=cfg.tta_views,
+                    scales=cfg.tta_scales,
+                    image_size=trained.image_size,
+                    batch_size=cfg.batch_size,
+                    progress=progress.update,
+                )
             preds = fuse_views(per_view, cfg.tta_merge, cfg.tta_iou_thr)
             for p in preds:
                 p.fold = args.fold if name == "oof" else -1
-            write_predictions(out / f"{name}.json", classes, preds, {
-                "model": args.model, "fold": args.fold, "set": name, "tta": cfg.tta_views, "scales": cfg.tta_scales,
-                "merge": cfg.tta_merge})
+            write_predictions(
+                out / f"{name}.json",
+                classes,
+                preds,
+                {
+                    "model": args.model,
+                    "fold": args.fold,
+                    "set": name,
+                    "tta": cfg.tta_views,
+                    "scales": cfg.tta_scales,
+                    "merge": cfg.tta_merge,
+                },
+            )
 
 
 if __name__ == "__main__":

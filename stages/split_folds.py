@@ -29,14 +29,14 @@ def main() -> None:
                 labels[ann["image_id"]].append(names[ann["category_id"]])
             table = pd.DataFrame([{k: img[k] for k in ("file_name", "source", "group")} for img in coco["images"]])
             strata = detection_strata([labels[img["id"]] for img in coco["images"]])
-            table["fold"] = assign_folds(strata, table.group.tolist(), _train_only(table, cfg),
-                                              len(cfg.folds), seed)
+            table["fold"] = assign_folds(strata, table.group.tolist(), _train_only(table, cfg), len(cfg.folds), seed)
             table.to_csv(out / "detection.csv", index=False)
             summary["detection"] = fold_summary(table.fold.to_numpy(), [s.split("|")[0] for s in strata])
         if (args.merged / "audio/train.csv").exists():
             table = pd.read_csv(args.merged / "audio/train.csv").drop(columns=["orig_file"])
-            table["fold"] = assign_folds(table.label.tolist(), table.group.tolist(), _train_only(table, cfg),
-                                              len(cfg.folds), seed)
+            table["fold"] = assign_folds(
+                table.label.tolist(), table.group.tolist(), _train_only(table, cfg), len(cfg.folds), seed
+            )
             table.to_csv(out / "audio.csv", index=False)
             summary["audio"] = fold_summary(table.fold.to_numpy(), table.label.tolist())
         write_json(out / "summary.json", summary)

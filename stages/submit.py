@@ -31,8 +31,11 @@ def main() -> None:
     cfg, folds, models = p["submit"], p["split_folds.folds"], p["models"]
     settings, cv = read_json(args.ensemble), read_json(args.oof_report)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
-    manifest = {"git_commit": commit, "params_sha256": hashlib.sha256(args.params.read_bytes()).hexdigest(),
-                "folds": folds}
+    manifest = {
+        "git_commit": commit,
+        "params_sha256": hashlib.sha256(args.params.read_bytes()).hexdigest(),
+        "folds": folds,
+    }
     board = {}
     with atomic_dir(args.out) as out:
         classes, sets = boxes.read_model_sets(args.predictions, models.detection, folds, "test")
@@ -43,12 +46,22 @@ def main() -> None:
         rows = rows.set_index("image_id").loc[sample.image_id.astype(str)].reset_index()
         validate_detection(rows, sample, classes, sizes, cfg.empty_prediction)
         rows.to_csv(out / "detection.csv", index=False)
-        write_json(out / "detection.manifest.json", {**manifest, "models": list(sets),
-                                                     "ensemble": settings["detection"], "cv": cv["detection"]})
+        write_json(
+            out / "detection.manifest.json",
+            {**manifest, "models": list(sets), "ensemble": settings["detection"], "cv": cv["detection"]},
+        )
         if (args.raw / "detection/test_labels.json").exists():
-            board["detection"] = leaderboard(candidates, partial(
-                detection_score, classes=classes, truth=read_json(args.raw / "detection/test_labels.json"),
-                sizes=sizes, empty=cfg.empty_prediction, max_boxes=cfg.max_boxes))
+            board["detection"] = leaderboard(
+                candidates,
+                partial(
+                    detection_score,
+                    classes=classes,
+                    truth=read_json(args.raw / "detection/test_labels.json"),
+                    sizes=sizes,
+                    empty=cfg.empty_prediction,
+                    max_boxes=cfg.max_boxes,
+                ),
+            )
 
         tables = probabilities.read_model_sets(args.predictions, models.audio, folds, "test")
         classes, clips, probas = probabilities.align(tables)
@@ -61,8 +74,10 @@ def main() -> None:
         rows = labels(candidates["submission"]["all"]).set_index("fname").loc[sample.fname].reset_index()
         validate_audio(rows, sample, classes)
         rows.to_csv(out / "audio.csv", index=False)
-        write_json(out / "audio.manifest.json", {**manifest, "models": list(probas), "ensemble": settings["audio"],
-                                                 "cv": cv["audio"]})
+        write_json(
+            out / "audio.manifest.json",
+            {**manifest, "models": list(probas), "ensemble": settings["audio"], "cv": cv["audio"]},
+        )
         if (args.raw / "audio/test_labels.csv").exists():
             truth = pd.read_csv(args.raw / "audio/test_labels.csv")
             board["audio"] = leaderboard(candidates, lambda scores: audio_score(labels(scores), truth))

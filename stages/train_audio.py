@@ -25,8 +25,9 @@ from podium.progress import bar
 
 
 def main() -> None:
-    args = stage.parse_paths(__doc__, "params", "fold_table", "clips", "augmented", "out", "reports", model=str,
-                             fold=int)
+    args = stage.parse_paths(
+        __doc__, "params", "fold_table", "clips", "augmented", "out", "reports", model=str, fold=int
+    )
     p = load_stage_params(args.params, "train_audio", args.model)
     common, features, cfg = p["common"], p["audio_features"], p["train_audio"]
     stage.relaunch_with_torchrun(cfg.gpus)
@@ -35,11 +36,22 @@ def main() -> None:
     classes = sorted(table.label.unique())
     length = round(common.sample_rate * common.clip_seconds)
     clones = pd.read_csv(args.augmented / "train.csv")
-    check_clone_folds(clones.to_dict("records"), dict(zip(table.fname, table.fold, strict=True)), "fname",
-                      str(args.augmented / "train.csv"))
-    train_set, val_set = train.fold_datasets(table, args.fold, clips=args.clips, classes=classes,
-                                             sample_rate=common.sample_rate, length=length, clones=clones,
-                                             clone_clips=args.augmented / "clips")
+    check_clone_folds(
+        clones.to_dict("records"),
+        dict(zip(table.fname, table.fold, strict=True)),
+        "fname",
+        str(args.augmented / "train.csv"),
+    )
+    train_set, val_set = train.fold_datasets(
+        table,
+        args.fold,
+        clips=args.clips,
+        classes=classes,
+        sample_rate=common.sample_rate,
+        length=length,
+        clones=clones,
+        clone_clips=args.augmented / "clips",
+    )
     model = train.build_model(features, args.model, len(classes), common.sample_rate, cfg.pretrained, common.seed)
     live = Live(str(args.reports), dvcyaml=False, save_dvc_exp=False, report=None) if rank == 0 else None
 
@@ -51,10 +63,16 @@ def main() -> None:
             live.next_step()
 
     result = train.train_fold(
-        model, train_set, val_set, cfg, sample_rate=common.sample_rate, seed=common.seed,
-        device=devices.pick_device(cfg.device), log_epoch=log_epoch,
-        progress=lambda steps: bar(total=steps, desc=f"{args.model} fold {args.fold}", unit="step",
-                                   disable=rank != 0))
+        model,
+        train_set,
+        val_set,
+        cfg,
+        sample_rate=common.sample_rate,
+        seed=common.seed,
+        device=devices.pick_device(cfg.device),
+        log_epoch=log_epoch,
+        progress=lambda steps: bar(total=steps, desc=f"{args.model} fold {args.fold}", unit="step", disable=rank != 0),
+    )
     if rank != 0:
         return
     truth = [classes[i] for i in val_set.targets]
@@ -66,15 +84,28 @@ def main() -> None:
     resolved = {"common": to_dict(common), "audio_features": to_dict(features), "train_audio": to_dict(cfg)}
     model.load_state_dict(result.state_dict)
     with atomic_dir(args.out) as out:
-        train.save_checkpoint(out / "model.pt", model, {
-            "classes": classes, "network": args.model, "features": dataclasses.asdict(features),
-            "sample_rate": common.sample_rate, "clip_samples": length, "fold": args.fold, "params": resolved})
+        train.save_checkpoint(
+            out / "model.pt",
+            model,
+            {
+                "classes": classes,
+                "network": args.model,
+                "features": dataclasses.asdict(features),
+                "sample_rate": common.sample_rate,
+                "clip_samples": length,
+                "fold": args.fold,
+                "params": resolved,
+            },
+        )
         (out / "params.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
-        table = probabilities.proba_table([path.name for path in val_set.paths], truth, args.fold, result.val_proba,
-                                          classes)
+        table = probabilities.proba_table(
+            [path.name for path in val_set.paths], truth, args.fold, result.val_proba, classes
+        )
         probabilities.write_table(out / "validation.csv", table, args.model, args.fold)
-    print(f"{args.model} fold {args.fold}: accuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f} "
-          f"(best epoch {result.best_epoch})")
+    print(
+        f"{args.model} fold {args.fold}: accuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f} "
+        f"(best epoch {result.best_epoch})"
+    )
 
 
 if __name__ == "__main__":

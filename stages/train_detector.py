@@ -22,8 +22,9 @@ from podium.progress import bar
 
 
 def main() -> None:
-    args = stage.parse_paths(__doc__, "params", "fold_table", "merged", "augmented", "work", "out", "reports",
-                             model=str, fold=int)
+    args = stage.parse_paths(
+        __doc__, "params", "fold_table", "merged", "augmented", "work", "out", "reports", model=str, fold=int
+    )
     p = load_stage_params(args.params, "train_detector", args.model)
     seed, cfg = p["common.seed"], p["train_detector"]
     devices.hide_gpus_for_cpu(cfg.device)
@@ -37,19 +38,30 @@ def main() -> None:
 
     name = f"{args.model} fold {args.fold}"
     result = train_fold(
-        args.model, cfg, seed=seed, fold=args.fold, coco=read_json(args.merged / "train.json"),
-        folds=pd.read_csv(args.fold_table), clones=read_json(args.augmented / "train.json"),
-        images=args.merged / "images", clone_images=args.augmented / "images", work=args.work, reports=args.reports,
+        args.model,
+        cfg,
+        seed=seed,
+        fold=args.fold,
+        coco=read_json(args.merged / "train.json"),
+        folds=pd.read_csv(args.fold_table),
+        clones=read_json(args.augmented / "train.json"),
+        images=args.merged / "images",
+        clone_images=args.augmented / "images",
+        work=args.work,
+        reports=args.reports,
         where=(str(args.merged / "train.json"), str(args.augmented / "train.json")),
-        progress=lambda total: bar(total=total, desc=f"{name} validation", unit="img"))
+        progress=lambda total: bar(total=total, desc=f"{name} validation", unit="img"),
+    )
     if result is None:  # not rank 0
         return
     meta = {"model": args.model, "fold": args.fold}
     with atomic_dir(args.out) as out:
-        torch.save({"state_dict": result.model.state_dict(), "meta": {"classes": result.classes, **meta}},
-                   out / "model.pth")
-        (out / "params.yaml").write_text(yaml.safe_dump({"common.seed": seed, "train_detector": to_dict(cfg)},
-                                                        sort_keys=False))
+        torch.save(
+            {"state_dict": result.model.state_dict(), "meta": {"classes": result.classes, **meta}}, out / "model.pth"
+        )
+        (out / "params.yaml").write_text(
+            yaml.safe_dump({"common.seed": seed, "train_detector": to_dict(cfg)}, sort_keys=False)
+        )
         result.config.dump(str(out / "config.py"))
         write_predictions(out / "validation.json", result.classes, result.validation, meta)
     write_json(args.reports / "metrics.json", nan_to_none(result.scores))

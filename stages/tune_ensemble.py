@@ -24,24 +24,28 @@ def main() -> None:
     classes, oof = boxes.read_model_oof(args.predictions, models.detection, pd.read_csv(args.folds / "detection.csv"))
     truth = read_json(args.merged / "detection/train.json")
     start = BoxSettings.from_params(cfg)
-    best, tuned, single, equal = tune_boxes(oof, truth, classes, start, trials=cfg.tune_trials, seed=seed,
-                                            workers=cfg.workers)
+    best, tuned, single, equal = tune_boxes(
+        oof, truth, classes, start, trials=cfg.tune_trials, seed=seed, workers=cfg.workers
+    )
     settings["detection"] = best.as_dict()
     report["detection"] = {"metric": "OOF mAP@[.5:.95]", "single": single, "equal_weights": equal, "tuned": tuned}
 
     folds = pd.read_csv(args.folds / "audio.csv")
     classes, rows, probas = probabilities.read_oof_aligned(args.predictions, models.audio, folds)
     targets = rows.label.map({c: i for i, c in enumerate(classes)}).to_numpy()
-    best, tuned, single, equal = tune_votes(probas, targets, VoteSettings.from_params(cfg), trials=cfg.tune_trials,
-                                            seed=seed)
+    best, tuned, single, equal = tune_votes(
+        probas, targets, VoteSettings.from_params(cfg), trials=cfg.tune_trials, seed=seed
+    )
     settings["audio"] = best.as_dict()
     report["audio"] = {"metric": "OOF accuracy", "single": single, "equal_weights": equal, "tuned": tuned}
 
     write_json(args.out, settings)
     write_json(args.metrics, report)
     for task, r in report.items():
-        print(f"{task}: {r['metric']} single {r['single']}, equal weights {r['equal_weights']:.4f}, "
-              f"tuned {r['tuned']:.4f}")
+        print(
+            f"{task}: {r['metric']} single {r['single']}, equal weights {r['equal_weights']:.4f}, "
+            f"tuned {r['tuned']:.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -13,14 +13,27 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 TINY = {
-    "download": {"detection_train_images": 12, "detection_test_images": 4, "image_size": 64,
-                 "audio_train_per_word": 2, "audio_test_per_word": 1, "noise_clips": 2},
+    "download": {
+        "detection_train_images": 12,
+        "detection_test_images": 4,
+        "image_size": 64,
+        "audio_train_per_word": 2,
+        "audio_test_per_word": 1,
+        "noise_clips": 2,
+    },
     "split_folds": {"folds": [0, 1]},
     "augment": {"detection_clones": 1, "audio_clones": 1, "workers": 1, "preview": 2},
     "models": {"detection": ["vfnet"], "audio": ["small_cnn"]},
     "train_audio": {"epochs": 1, "batch_size": 4, "device": "cpu"},
-    "train_detector": {"epochs": 1, "batch_size": 4, "image_size": 64, "base_channels": 8,
-                       "neck_channels": 32, "device": "cpu", "warmup_iters": 2},
+    "train_detector": {
+        "epochs": 1,
+        "batch_size": 4,
+        "image_size": 64,
+        "base_channels": 8,
+        "neck_channels": 32,
+        "device": "cpu",
+        "warmup_iters": 2,
+    },
 }
 
 
@@ -53,11 +66,33 @@ def tiny_data(tmp_path_factory) -> Path:
     params = write_tiny_params(root)
     (root / "external").mkdir()
     _run_stage("download", "--params", params, "--out", root / "raw")
-    _run_stage("merge_external", "--params", params, "--raw", root / "raw", "--external", root / "external",
-               "--out", root / "merged")
+    _run_stage(
+        "merge_external",
+        "--params",
+        params,
+        "--raw",
+        root / "raw",
+        "--external",
+        root / "external",
+        "--out",
+        root / "merged",
+    )
     _run_stage("split_folds", "--params", params, "--merged", root / "merged", "--out", root / "folds")
-    _run_stage("augment", "--params", params, "--folds", root / "folds", "--merged", root / "merged", "--noise",
-               root / "raw/audio/noise", "--out", root / "augmented", "--reports", root / "reports/augment")
+    _run_stage(
+        "augment",
+        "--params",
+        params,
+        "--folds",
+        root / "folds",
+        "--merged",
+        root / "merged",
+        "--noise",
+        root / "raw/audio/noise",
+        "--out",
+        root / "augmented",
+        "--reports",
+        root / "reports/augment",
+    )
     return root
 
 
@@ -69,8 +104,13 @@ def params_factory(tmp_path: Path):
 
 def _run_stage(name: str, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    result = subprocess.run([sys.executable, str(ROOT / "stages" / f"{name}.py"), *map(str, args)],
-                            capture_output=True, text=True, env=env, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "stages" / f"{name}.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"stage {name} failed:\n{result.stdout}\n{result.stderr}")
     return result

@@ -28,26 +28,32 @@ def test_file_round_trip_keeps_boxes_scores_labels_and_meta(tmp_path):
         read_fold_predictions(tmp_path / "p.json", "m", 1, "predict_detector")
 
 
-@pytest.mark.parametrize("boxes, scores, labels, slack, problem", [
-    ([[1, 1, 5, 5]], [0.5], [0], 1.0, None),
-    ([[-0.5, 1, 10.5, 5]], [0.5], [0], 1.0, None),  # within the slack
-    ([[-0.5, 1, 10.5, 5]], [0.5], [0], 0.0, "outside its 10x10 image"),  # a submission row: none
-    ([[1, 1, 5, 5]], [1.5], [0], 1.0, "scores outside"),
-    ([[1, 1, 5, float("inf")]], [0.5], [0], 1.0, "NaN or infinite"),
-    ([[1, 1, 5, 5]], [0.5], [2], 1.0, "labels outside 0..1"),
-    ([[5, 1, 1, 5]], [0.5], [0], 1.0, "x2 < x1"),
-])
+@pytest.mark.parametrize(
+    "boxes, scores, labels, slack, problem",
+    [
+        ([[1, 1, 5, 5]], [0.5], [0], 1.0, None),
+        ([[-0.5, 1, 10.5, 5]], [0.5], [0], 1.0, None),  # within the slack
+        ([[-0.5, 1, 10.5, 5]], [0.5], [0], 0.0, "outside its 10x10 image"),  # a submission row: none
+        ([[1, 1, 5, 5]], [1.5], [0], 1.0, "scores outside"),
+        ([[1, 1, 5, float("inf")]], [0.5], [0], 1.0, "NaN or infinite"),
+        ([[1, 1, 5, 5]], [0.5], [2], 1.0, "labels outside 0..1"),
+        ([[5, 1, 1, 5]], [0.5], [0], 1.0, "x2 < x1"),
+    ],
+)
 def test_the_one_box_check(boxes, scores, labels, slack, problem):
     found = box_problem(ImagePredictions("a.png", 10, 10, boxes, scores, labels), 2, slack)
     assert found == problem if problem is None else problem in found
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d["images"][0].update(scores=[float("nan")]), "NaN"),
-    (lambda d: d["images"][0].update(labels=[5]), "labels outside"),
-    (lambda d: d["images"][0].update(boxes=[[50, 50, 10, 60]]), "x2 < x1"),
-    (lambda d: d.pop("classes"), "not a podium predictions file"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["images"][0].update(scores=[float("nan")]), "NaN"),
+        (lambda d: d["images"][0].update(labels=[5]), "labels outside"),
+        (lambda d: d["images"][0].update(boxes=[[50, 50, 10, 60]]), "x2 < x1"),
+        (lambda d: d.pop("classes"), "not a podium predictions file"),
+    ],
+)
 def test_bad_prediction_files_are_rejected(tmp_path, change, message):
     import json
 

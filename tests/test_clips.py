@@ -16,10 +16,13 @@ def test_stereo_44k_becomes_mono_16k(tmp_path):
     assert np.abs(clip).max() == pytest.approx(0.25, abs=0.01)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "unreadable audio"),
-    (b"RIFF....WAVEfmt garbage", "unreadable audio"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "unreadable audio"),
+        (b"RIFF....WAVEfmt garbage", "unreadable audio"),
+    ],
+)
 def test_unreadable_files_name_the_file(tmp_path, content, message):
     (tmp_path / "bad.wav").write_bytes(content)
     with pytest.raises(AudioError, match=f"bad.wav: {message}"):

@@ -18,8 +18,14 @@ def mmengine_checkpoint(tmp_path):
     hub.update_scalar("train/loss", 0.5)
     hub.update_scalar("coco/bbox_mAP", np.float64(0.25))
     path = tmp_path / "epoch_1.pth"
-    torch.save({"meta": {"epoch": 1, "hook_msgs": {"best_score": np.float64(0.25)}},
-                "state_dict": {"w": torch.ones(2)}, "message_hub": hub.state_dict()}, path)
+    torch.save(
+        {
+            "meta": {"epoch": 1, "hook_msgs": {"best_score": np.float64(0.25)}},
+            "state_dict": {"w": torch.ones(2)},
+            "message_hub": hub.state_dict(),
+        },
+        path,
+    )
     return path
 
 

@@ -126,9 +126,16 @@ def test_no_training_stage_imports_the_fusion_code():
 
 def test_the_csv_checker_does_not_load_the_training_stack():
     """`podium validate` imports the CLI: no torch, mmengine, mmdet, timm or albumentations."""
-    code = ("import sys, podium.cli, podium.boxes, podium.probabilities, podium.detection, podium.data, podium.audio;"
-            "print(sorted(m for m in ('torch', 'mmengine', 'mmdet', 'mmcv', 'timm', 'albumentations') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(SRC), "PATH": ""}).stdout.strip()
+    code = (
+        "import sys, podium.cli, podium.boxes, podium.probabilities, podium.detection, podium.data, podium.audio;"
+        "print(sorted(m for m in ('torch', 'mmengine', 'mmdet', 'mmcv', 'timm', 'albumentations') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(SRC), "PATH": ""},
+    ).stdout.strip()
     assert out == "[]"

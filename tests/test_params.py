@@ -34,8 +34,11 @@ def test_a_per_model_stage_declares_only_its_own_models_entry():
 
 def test_a_listed_model_without_a_per_model_entry_is_an_error_saying_what_to_add(tmp_path):
     path = _write(tmp_path, lambda p: p["train_detector"]["per_model"].pop("faster_rcnn"))
-    with pytest.raises(ParamsError, match=r"train_detector.per_model has no entry for 'faster_rcnn' .*add "
-                                          r"`faster_rcnn: \{\}`"):
+    with pytest.raises(
+        ParamsError,
+        match=r"train_detector.per_model has no entry for 'faster_rcnn' .*add "
+        r"`faster_rcnn: \{\}`",
+    ):
         load_params(path)
 
 

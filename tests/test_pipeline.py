@@ -15,8 +15,12 @@ DATA_STAGES = ["download", "merge_external", "split_folds"]
 
 
 def _sh(cmd: list[str], cwd: Path) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-           "PYTHONPATH": str(cwd / "src"), "DVC_NO_ANALYTICS": "1"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "PYTHONPATH": str(cwd / "src"),
+        "DVC_NO_ANALYTICS": "1",
+    }
     result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout + result.stderr
@@ -88,20 +92,31 @@ def _edit_params(project: Path, change) -> str:
 
 TRAIN = {f"train_detector@{m}-{k}" for m in ("vfnet", "faster_rcnn") for k in (0, 1)}
 PREDICT = {f"predict_detector@{m}-{k}" for m in ("vfnet", "faster_rcnn") for k in (0, 1)}
-CASCADE = {"train_detector@cascade_rcnn-0", "train_detector@cascade_rcnn-1", "predict_detector@cascade_rcnn-0",
-           "predict_detector@cascade_rcnn-1", "evaluate_detector@cascade_rcnn"}
+CASCADE = {
+    "train_detector@cascade_rcnn-0",
+    "train_detector@cascade_rcnn-1",
+    "predict_detector@cascade_rcnn-0",
+    "predict_detector@cascade_rcnn-1",
+    "evaluate_detector@cascade_rcnn",
+}
 
 RERUN_CASES = {  # change to params.yaml -> exactly the stages it makes stale
     "add a model": (lambda p: p["models"]["detection"].append("cascade_rcnn"), CASCADE | {"tune_ensemble", "submit"}),
     "drop a model": (lambda p: p["models"]["detection"].remove("faster_rcnn"), {"tune_ensemble", "submit"}),
-    "one model's training override": (lambda p: p["train_detector"]["per_model"]["faster_rcnn"].update(lr=0.001),
-                                      {"train_detector@faster_rcnn-0", "train_detector@faster_rcnn-1"}),
-    "one model's TTA override": (lambda p: p["predict_detector"]["per_model"]["vfnet"].update(tta_merge="wbf"),
-                                 {"predict_detector@vfnet-0", "predict_detector@vfnet-1"}),
+    "one model's training override": (
+        lambda p: p["train_detector"]["per_model"]["faster_rcnn"].update(lr=0.001),
+        {"train_detector@faster_rcnn-0", "train_detector@faster_rcnn-1"},
+    ),
+    "one model's TTA override": (
+        lambda p: p["predict_detector"]["per_model"]["vfnet"].update(tta_merge="wbf"),
+        {"predict_detector@vfnet-0", "predict_detector@vfnet-1"},
+    ),
     "a shared training knob": (lambda p: p["train_detector"].update(lr=0.001), TRAIN),
     "an ensemble knob": (lambda p: p["ensemble"].update(box_iou_thr=0.6), {"tune_ensemble"}),
-    "an audio model's override": (lambda p: p["train_audio"]["per_model"]["small_cnn"].update(lr=0.01),
-                                  {"train_audio@small_cnn-0", "train_audio@small_cnn-1"}),
+    "an audio model's override": (
+        lambda p: p["train_audio"]["per_model"]["small_cnn"].update(lr=0.01),
+        {"train_audio@small_cnn-0", "train_audio@small_cnn-1"},
+    ),
 }
 
 
@@ -125,11 +140,14 @@ def test_a_params_change_makes_exactly_its_stages_stale(whole_pipeline, case):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module, expected", [
-    ("ensemble/boxes.py", PREDICT | {"tune_ensemble", "submit"}),  # TTA merge and fusion: no training stage
-    ("ensemble/voting.py", {"tune_ensemble", "submit"}),
-    ("detection/inference.py", TRAIN | PREDICT),
-])
+@pytest.mark.parametrize(
+    "module, expected",
+    [
+        ("ensemble/boxes.py", PREDICT | {"tune_ensemble", "submit"}),  # TTA merge and fusion: no training stage
+        ("ensemble/voting.py", {"tune_ensemble", "submit"}),
+        ("detection/inference.py", TRAIN | PREDICT),
+    ],
+)
 def test_a_module_edit_makes_exactly_its_stages_stale(whole_pipeline, module, expected):
     path = whole_pipeline / "src/podium" / module
     old = path.read_text()

@@ -20,8 +20,18 @@ from podium.coverage import check_coverage, validation_folds
 from podium.errors import PredictionError
 from podium.files import fold_dir, read_json, write_json
 
-__all__ = ["ImagePredictions", "PredictionError", "box_problem", "check_boxes", "join_oof", "read_fold_predictions",
-           "read_model_oof", "read_model_sets", "read_predictions", "write_predictions"]
+__all__ = [
+    "ImagePredictions",
+    "PredictionError",
+    "box_problem",
+    "check_boxes",
+    "join_oof",
+    "read_fold_predictions",
+    "read_model_oof",
+    "read_model_sets",
+    "read_predictions",
+    "write_predictions",
+]
 
 BOX_SLACK = 1.0  # px: boxes may reach this far outside their image (mmdet rounds a hair past the border)
 
@@ -41,13 +51,15 @@ class ImagePredictions:
         self.scores = np.asarray(self.scores, np.float32).reshape(-1)
         self.labels = np.asarray(self.labels, np.int64).reshape(-1)
         if not len(self.boxes) == len(self.scores) == len(self.labels):
-            raise PredictionError(f"{self.file_name}: {len(self.boxes)} boxes, {len(self.scores)} scores and "
-                                  f"{len(self.labels)} labels")
+            raise PredictionError(
+                f"{self.file_name}: {len(self.boxes)} boxes, {len(self.scores)} scores and {len(self.labels)} labels"
+            )
 
     def keep(self, mask: np.ndarray) -> ImagePredictions:
         """The same image with only the boxes where `mask` is true."""
-        return ImagePredictions(self.file_name, self.width, self.height, self.boxes[mask], self.scores[mask],
-                                self.labels[mask], self.fold)
+        return ImagePredictions(
+            self.file_name, self.width, self.height, self.boxes[mask], self.scores[mask], self.labels[mask], self.fold
+        )
 
 
 def box_problem(pred: ImagePredictions, num_classes: int | None = None, slack: float = BOX_SLACK) -> str | None:
@@ -79,10 +91,25 @@ def check_boxes(preds: list[ImagePredictions], where: str, num_classes: int | No
 
 
 def write_predictions(path: str | Path, classes: list[str], images: list[ImagePredictions], meta: dict) -> None:
-    write_json(path, {"classes": classes, "meta": meta, "images": [
-        {"file_name": p.file_name, "width": p.width, "height": p.height, "fold": p.fold,
-         "boxes": np.round(p.boxes, 2).tolist(), "scores": np.round(p.scores, 5).tolist(),
-         "labels": p.labels.tolist()} for p in images]})
+    write_json(
+        path,
+        {
+            "classes": classes,
+            "meta": meta,
+            "images": [
+                {
+                    "file_name": p.file_name,
+                    "width": p.width,
+                    "height": p.height,
+                    "fold": p.fold,
+                    "boxes": np.round(p.boxes, 2).tolist(),
+                    "scores": np.round(p.scores, 5).tolist(),
+                    "labels": p.labels.tolist(),
+                }
+                for p in images
+            ],
+        },
+    )
 
 
 def read_predictions(path: str | Path) -> tuple[list[str], list[ImagePredictions], dict]:
@@ -90,8 +117,12 @@ def read_predictions(path: str | Path) -> tuple[list[str], list[ImagePredictions
     data = read_json(path)
     try:
         classes, meta = data["classes"], data.get("meta", {})
-        images = [ImagePredictions(d["file_name"], d["width"], d["height"], d["boxes"], d["scores"], d["labels"],
-                                   d.get("fold", -1)) for d in data["images"]]
+        images = [
+            ImagePredictions(
+                d["file_name"], d["width"], d["height"], d["boxes"], d["scores"], d["labels"], d.get("fold", -1)
+            )
+            for d in data["images"]
+        ]
     except (KeyError, TypeError) as e:
         raise PredictionError(f"{path}: not a podium predictions file ({e!r}); regenerate it") from e
     check_boxes(images, str(path), len(classes))
@@ -105,13 +136,16 @@ def read_fold_predictions(path: Path, model: str, fold: int, stage: str) -> tupl
         raise PredictionError(f"{path}: missing; run {stage}@{model}-{fold}")
     classes, preds, meta = read_predictions(path)
     if (meta.get("model"), meta.get("fold")) != (model, fold):
-        raise PredictionError(f"{path}: made by {meta.get('model')} fold {meta.get('fold')}, not {model} fold "
-                              f"{fold}; rerun {stage}@{model}-{fold}")
+        raise PredictionError(
+            f"{path}: made by {meta.get('model')} fold {meta.get('fold')}, not {model} fold "
+            f"{fold}; rerun {stage}@{model}-{fold}"
+        )
     return classes, preds
 
 
-def join_oof(parts: dict[int, tuple[list[str], list[ImagePredictions]]], folds: pd.DataFrame,
-             where: str) -> tuple[list[str], list[ImagePredictions]]:
+def join_oof(
+    parts: dict[int, tuple[list[str], list[ImagePredictions]]], folds: pd.DataFrame, where: str
+) -> tuple[list[str], list[ImagePredictions]]:
     """(classes, predictions) of all folds; every image with a validation fold (folds: file_name, fold) must
     be predicted exactly once, by the model of its own fold."""
     expected = validation_folds(folds)
@@ -126,8 +160,12 @@ def join_oof(parts: dict[int, tuple[list[str], list[ImagePredictions]]], folds: 
     return list(next(iter(class_lists))), joined
 
 
-def read_model_sets(root: Path, models: list[str], folds: list[int], name: str,
-                    ) -> tuple[list[str], dict[str, list[list[ImagePredictions]]]]:
+def read_model_sets(
+    root: Path,
+    models: list[str],
+    folds: list[int],
+    name: str,
+) -> tuple[list[str], dict[str, list[list[ImagePredictions]]]]:
     """(classes, {model: [fold 0 set, fold 1 set, ...]}) of predict_detector's `name` (oof or test) files under
     `root` (predictions/): detection/<model>/fold<k>/<name>.json."""
     classes, sets = None, {}
@@ -143,13 +181,19 @@ def read_model_sets(root: Path, models: list[str], folds: list[int], name: str,
     return classes, sets
 
 
-def read_model_oof(root: Path, models: list[str], folds_table: pd.DataFrame,
-                   ) -> tuple[list[str], dict[str, list[ImagePredictions]]]:
+def read_model_oof(
+    root: Path,
+    models: list[str],
+    folds_table: pd.DataFrame,
+) -> tuple[list[str], dict[str, list[ImagePredictions]]]:
     """(classes, {model: its folds' OOF predictions joined, each validated image exactly once})."""
     folds = validation_folds(folds_table)
     classes, sets = read_model_sets(root, models, folds, "oof")
     joined = {}
     for model, per_fold in sets.items():
-        _, joined[model] = join_oof({k: (classes, s) for k, s in zip(folds, per_fold, strict=True)}, folds_table,
-                                    where=str(root / "detection" / model))
+        _, joined[model] = join_oof(
+            {k: (classes, s) for k, s in zip(folds, per_fold, strict=True)},
+            folds_table,
+            where=str(root / "detection" / model),
+        )
     return classes, joined

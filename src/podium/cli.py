@@ -26,8 +26,10 @@ def _kind(table: pd.DataFrame, path: Path) -> str:
         return "detection"
     if list(table.columns) == ["fname", "label"]:
         return "audio"
-    raise PodiumError(f"{path}: columns {list(table.columns)} are neither detection (image_id,PredictionString) "
-                      "nor audio (fname,label)")
+    raise PodiumError(
+        f"{path}: columns {list(table.columns)} are neither detection (image_id,PredictionString) "
+        "nor audio (fname,label)"
+    )
 
 
 def _detection_context(raw: Path) -> tuple[list[str], dict]:
@@ -65,8 +67,9 @@ def main(argv: list[str] | None = None) -> None:
                 result = diff_audio(a, b)
             else:
                 classes, sizes = _detection_context(args.raw)
-                result = diff_detection(parse_detection(a, classes, sizes), parse_detection(b, classes, sizes),
-                                        args.iou, args.score)
+                result = diff_detection(
+                    parse_detection(a, classes, sizes), parse_detection(b, classes, sizes), args.iou, args.score
+                )
             print(json.dumps(result, indent=2))
         else:
             table = _read(args.submission)

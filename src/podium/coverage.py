@@ -21,8 +21,9 @@ def validation_folds(table: pd.DataFrame) -> list[int]:
     return sorted(int(f) for f in table.fold.unique() if f >= 0)
 
 
-def check_coverage(predicted: list[tuple[str, int]], expected: dict[str, int], where: str,
-                   error: type[Exception] = ValueError) -> None:
+def check_coverage(
+    predicted: list[tuple[str, int]], expected: dict[str, int], where: str, error: type[Exception] = ValueError
+) -> None:
     """Out-of-fold predictions (sample, fold that predicted it) must cover every `expected` sample (sample ->
     its validation fold) exactly once, each by its own fold's model. Raises `error` saying what is wrong."""
     names = [name for name, _ in predicted]
@@ -37,16 +38,20 @@ def check_coverage(predicted: list[tuple[str, int]], expected: dict[str, int], w
     if extra := sorted(set(got) - set(expected)):
         raise error(f"{where}: {len(extra)} OOF sample(s) are not validation samples, e.g. {extra[:5]}")
     if wrong := sorted(n for n in expected if expected[n] != got[n]):
-        raise error(f"{where}: {len(wrong)} sample(s) predicted by the wrong fold, e.g. {wrong[:5]}; "
-                    "the folds changed since training: rerun the training stages")
+        raise error(
+            f"{where}: {len(wrong)} sample(s) predicted by the wrong fold, e.g. {wrong[:5]}; "
+            "the folds changed since training: rerun the training stages"
+        )
 
 
 def check_clone_folds(clones: list[dict], fold_of: dict[str, int], key: str, where: str) -> None:
     """Every clone's parent must still be in the folds table with the clone's fold, else the clones are stale."""
     for rec in clones:
         if fold_of.get(rec["parent"]) != rec["fold"]:
-            raise FoldError(f"{where}: clone {rec[key]} has fold {rec['fold']} but its parent {rec['parent']} "
-                            f"has fold {fold_of.get(rec['parent'])} in the folds table; rerun the augment stage")
+            raise FoldError(
+                f"{where}: clone {rec[key]} has fold {rec['fold']} but its parent {rec['parent']} "
+                f"has fold {fold_of.get(rec['parent'])} in the folds table; rerun the augment stage"
+            )
 
 
 def training_clones(clones: list[dict], fold: int) -> list[dict]:

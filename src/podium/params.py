@@ -159,7 +159,8 @@ def load_params(path: str | Path) -> dict[str, Any]:
                 if model not in params[name].per_model:
                     raise ParamsError(
                         f"{name}.per_model has no entry for {model!r} (listed in models.{task}): add `{model}: {{}}` "
-                        "there (dvc.yaml declares each model's entry, so it must exist even when nothing differs)")
+                        "there (dvc.yaml declares each model's entry, so it must exist even when nothing differs)"
+                    )
             for model in params[name].per_model:  # listed or not (a model dropped for now), its knobs are valid
                 resolve_model(params[name], model, name)
     except ParamsError as e:

@@ -29,7 +29,7 @@ def proba_table(fnames: list[str], labels: list[str], fold: int, proba: np.ndarr
 
 
 def classes_of(table: pd.DataFrame) -> list[str]:
-    return [c[len(PROB_PREFIX):] for c in table.columns if c.startswith(PROB_PREFIX)]
+    return [c[len(PROB_PREFIX) :] for c in table.columns if c.startswith(PROB_PREFIX)]
 
 
 def probabilities(table: pd.DataFrame, classes: list[str]) -> np.ndarray:
@@ -53,8 +53,9 @@ def read_table(path: Path, model: str, fold: int, stage: str) -> pd.DataFrame:
         header = f.readline().strip()
         if header != f"# model={model} fold={fold}":
             made_by = header.removeprefix("# ") if header.startswith("# model=") else "an unknown (model, fold)"
-            raise PredictionError(f"{path}: made by {made_by}, not model={model} fold={fold}; rerun "
-                                  f"{stage}@{model}-{fold}")
+            raise PredictionError(
+                f"{path}: made by {made_by}, not model={model} fold={fold}; rerun {stage}@{model}-{fold}"
+            )
         return pd.read_csv(f, keep_default_na=False)
 
 
@@ -82,8 +83,9 @@ def read_model_sets(root: Path, models: list[str], folds: list[int], name: str) 
     out: Tables = {}
     for model in models:
         paths = [fold_dir(root / "audio" / model, fold) / f"{name}.csv" for fold in folds]
-        out[model] = [(str(path), read_table(path, model, fold, "predict_audio"))
-                      for path, fold in zip(paths, folds, strict=True)]
+        out[model] = [
+            (str(path), read_table(path, model, fold, "predict_audio")) for path, fold in zip(paths, folds, strict=True)
+        ]
     return out
 
 
@@ -116,8 +118,11 @@ def align(tables: Tables) -> tuple[list[str], pd.DataFrame, dict[str, list[np.nd
     return classes, rows, probas
 
 
-def read_oof_aligned(root: Path, models: list[str], folds_table: pd.DataFrame,
-                     ) -> tuple[list[str], pd.DataFrame, dict[str, np.ndarray]]:
+def read_oof_aligned(
+    root: Path,
+    models: list[str],
+    folds_table: pd.DataFrame,
+) -> tuple[list[str], pd.DataFrame, dict[str, np.ndarray]]:
     """(classes, the joined rows of the first model (fname, label, fold), {model: (N, C) probabilities in that
     row order})."""
     joined = {model: [(str(root / "audio" / model), read_model_oof(root, model, folds_table))] for model in models}

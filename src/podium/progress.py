@@ -27,12 +27,31 @@ class _Lines:
         self.stream.flush()
 
 
-def bar(iterable=None, *, total: int | None = None, desc: str, unit: str = "it", disable: bool = False,
-        stream: IO[str] | None = None, **kw) -> tqdm:
+def bar(
+    iterable=None,
+    *,
+    total: int | None = None,
+    desc: str,
+    unit: str = "it",
+    disable: bool = False,
+    stream: IO[str] | None = None,
+    **kw,
+) -> tqdm:
     """A tqdm bar over `iterable` or of `total` `unit`s: live in a terminal, sparse lines elsewhere (`stream`:
     default stderr). Other keywords go to tqdm (`initial`, `unit_scale`)."""
     stream = stream or sys.stderr
     if stream.isatty():
         return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, file=stream, **kw)
-    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, file=_Lines(stream),
-                mininterval=LOG_INTERVAL, maxinterval=LOG_INTERVAL * 4, ncols=100, ascii=True, **kw)
+    return tqdm(
+        iterable,
+        total=total,
+        desc=desc,
+        unit=unit,
+        disable=disable,
+        file=_Lines(stream),
+        mininterval=LOG_INTERVAL,
+        maxinterval=LOG_INTERVAL * 4,
+        ncols=100,
+        ascii=True,
+        **kw,
+    )

@@ -159,6 +159,7 @@ class AudioTrainConfig:
     num_workers: int  # DataLoader workers reading clips
     per_model: dict[str, dict[str, Any]]  # model -> its differences from the knobs above, e.g. {resnet18: {lr: 0.001}}
 
+
 @dataclass(frozen=True)
 class AudioPredictConfig:
     tta_shifts: list[float]  # seconds; each clip is also scored shifted by these (0.0 = as is)

@@ -37,8 +37,15 @@ def relaunch_with_torchrun(processes: int) -> None:
     command stays the same whatever the number of GPUs."""
     if processes <= 1 or "LOCAL_RANK" in os.environ:
         return
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-           sys.argv[0], *sys.argv[1:]]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={processes}",
+        sys.argv[0],
+        *sys.argv[1:],
+    ]
     print(f"launching {processes} processes: {' '.join(cmd)}", flush=True)
     sys.exit(subprocess.call(cmd))
 

@@ -10,8 +10,12 @@ def test_time_shift_moves_and_zero_fills():
         nz = row[row != 0]
         shift = int(row.nonzero()[0]) if row[0] == 0 else -int(10 - len(nz))
         assert len(nz) >= 7  # at most 3 samples lost
-        assert torch.equal(nz, torch.arange(1, 11, dtype=torch.float32)[: len(nz)] if shift >= 0 else
-                           torch.arange(11 - len(nz), 11, dtype=torch.float32))
+        assert torch.equal(
+            nz,
+            torch.arange(1, 11, dtype=torch.float32)[: len(nz)]
+            if shift >= 0
+            else torch.arange(11 - len(nz), 11, dtype=torch.float32),
+        )
 
 
 def test_spec_augment_masks_whole_bands():

@@ -8,8 +8,16 @@ import torch
 from podium.audio.features import CHANNELS, create_features, mel_filterbank
 
 SR = 16000
-KW = dict(sample_rate=SR, n_fft=512, hop=160, n_mels=64, fmin=20.0, fmax=4000.0, n_mfcc=20,
-          trimel=[[256, 80], [512, 160], [1024, 320]])
+KW = dict(
+    sample_rate=SR,
+    n_fft=512,
+    hop=160,
+    n_mels=64,
+    fmin=20.0,
+    fmax=4000.0,
+    n_mfcc=20,
+    trimel=[[256, 80], [512, 160], [1024, 320]],
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +35,9 @@ def test_mel_filterbank_equals_librosa():
 
 def test_logmel_matches_librosa_within_0_01_db(clip):
     ours = create_features("logmel", **KW)(torch.from_numpy(clip)[None])[0, 0].numpy()
-    mel = librosa.feature.melspectrogram(y=clip, sr=SR, n_fft=512, hop_length=160, n_mels=64, fmin=20.0,
-                                         fmax=4000.0, power=2.0)
+    mel = librosa.feature.melspectrogram(
+        y=clip, sr=SR, n_fft=512, hop_length=160, n_mels=64, fmin=20.0, fmax=4000.0, power=2.0
+    )
     theirs = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80.0)
     assert ours.shape == theirs.shape == (64, 101)
     assert np.abs(ours - theirs).max() < 0.01  # dB; float32 STFT vs librosa's float32/64 mix
@@ -36,8 +45,7 @@ def test_logmel_matches_librosa_within_0_01_db(clip):
 
 def test_mfcc_matches_librosa(clip):
     ours = create_features("mfcc", **KW)(torch.from_numpy(clip)[None])[0, 0].numpy()
-    mel = librosa.feature.melspectrogram(y=clip, sr=SR, n_fft=512, hop_length=160, n_mels=64, fmin=20.0,
-                                         fmax=4000.0)
+    mel = librosa.feature.melspectrogram(y=clip, sr=SR, n_fft=512, hop_length=160, n_mels=64, fmin=20.0, fmax=4000.0)
     theirs = librosa.feature.mfcc(S=librosa.power_to_db(mel, top_db=80.0), n_mfcc=20)
     assert ours.shape == theirs.shape == (20, 101)
     assert np.abs(ours - theirs).max() < 0.05  # coefficients are in the hundreds

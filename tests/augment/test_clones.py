@@ -41,8 +41,18 @@ def images(tmp_path):
 def _clone(images, out, workers=1, **kw):
     folder, coco = images
     out.mkdir()
-    cfg = dataclasses.replace(AUGMENT, **{"image_ops": IMAGE_OPS, "detection_clones": 2, "strong_fraction": 0.5,
-                                          "min_visibility": 0.3, "min_box_size": 2.0, "retries": 2} | kw)
+    cfg = dataclasses.replace(
+        AUGMENT,
+        **{
+            "image_ops": IMAGE_OPS,
+            "detection_clones": 2,
+            "strong_fraction": 0.5,
+            "min_visibility": 0.3,
+            "min_box_size": 2.0,
+            "retries": 2,
+        }
+        | kw,
+    )
     jobs = detection_jobs(coco, {f"im{i}.png": i % 2 for i in range(4)})
     return jobs, run_cloner(ImageCloner(cfg, seed=7, images=folder, out=out), jobs, workers, "test")
 
@@ -87,8 +97,9 @@ def _clips(tmp_path, audio):
 
 def _audio_cloner(folder, out, ops, clones=2):
     out.mkdir()
-    cfg = dataclasses.replace(AUGMENT, audio_ops=ops, audio_clones=clones, strong_fraction=0.5, min_rms_db=-60.0,
-                              retries=1)
+    cfg = dataclasses.replace(
+        AUGMENT, audio_ops=ops, audio_clones=clones, strong_fraction=0.5, min_rms_db=-60.0, retries=1
+    )
     return AudioCloner(cfg, seed=7, sample_rate=8000, noise=None, clips=folder, out=out)
 
 

@@ -17,8 +17,12 @@ from podium.data.layout import LayoutError
 def _layout_zip(root_name: str = "comp") -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        for name in ["audio/train/clips/a.wav", "audio/train/labels.csv", "audio/test/clips/b.wav",
-                     "audio/sample_submission.csv"]:
+        for name in [
+            "audio/train/clips/a.wav",
+            "audio/train/labels.csv",
+            "audio/test/clips/b.wav",
+            "audio/sample_submission.csv",
+        ]:
             zf.writestr(f"{root_name}/{name}", b"x" * 1000)
     return buf.getvalue()
 

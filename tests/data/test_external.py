@@ -30,11 +30,14 @@ def competition(tmp_path):
     root = tmp_path / "comp"
     for i in range(3):
         _image(root / f"images/c{i}.png", i)
-    coco = {"images": [{"id": i + 1, "file_name": f"c{i}.png", "width": 40, "height": 30, "group": "g"}
-                       for i in range(3)],
-            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 10, 5]},
-                            {"id": 2, "image_id": 2, "category_id": 2, "bbox": [0, 0, 40, 30]}],
-            "categories": [{"id": 1, "name": "circle"}, {"id": 2, "name": "square"}]}
+    coco = {
+        "images": [{"id": i + 1, "file_name": f"c{i}.png", "width": 40, "height": 30, "group": "g"} for i in range(3)],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 10, 5]},
+            {"id": 2, "image_id": 2, "category_id": 2, "bbox": [0, 0, 40, 30]},
+        ],
+        "categories": [{"id": 1, "name": "circle"}, {"id": 2, "name": "square"}],
+    }
     (root / "ann.json").write_text(json.dumps(coco))
     return root
 
@@ -47,10 +50,16 @@ def test_coco_csv_and_yolo_sources_merge_with_provenance(competition, tmp_path):
     _image(ext / "yolo/img/y1.png", 12, w=100, h=50)
     (ext / "yolo/labels").mkdir()
     (ext / "yolo/labels/y1.txt").write_text("1 0.5 0.5 0.2 0.4\n")
-    sources = [DETECTION_READERS["csv"](ext / "wheat/train.csv", ext / "wheat/img", "gwd", {"*": "circle"}),
-               DETECTION_READERS["yolo"](ext / "yolo/labels", ext / "yolo/img", "yl", {"1": "square"})]
-    coco, report = merge_detection(read_coco(competition / "ann.json", competition / "images", COMPETITION, None),
-                                   (s for src in sources for s in src), CLASSES, tmp_path / "out")
+    sources = [
+        DETECTION_READERS["csv"](ext / "wheat/train.csv", ext / "wheat/img", "gwd", {"*": "circle"}),
+        DETECTION_READERS["yolo"](ext / "yolo/labels", ext / "yolo/img", "yl", {"1": "square"}),
+    ]
+    coco, report = merge_detection(
+        read_coco(competition / "ann.json", competition / "images", COMPETITION, None),
+        (s for src in sources for s in src),
+        CLASSES,
+        tmp_path / "out",
+    )
     names = [img["file_name"] for img in coco["images"]]
     assert names == ["c0.png", "c1.png", "c2.png", "gwd__w1.jpg", "gwd__w2.jpg", "yl__y1.png"]
     assert report.kept == {COMPETITION: 3, "gwd": 2, "yl": 1} and report.bad == []
@@ -76,8 +85,12 @@ def test_bad_samples_are_reported_with_file_and_reason(competition, tmp_path):
     _image(competition / "images/flat.png", 20)
     _image(competition / "images/hex.png", 21)
     (competition / "ann.json").write_text(json.dumps(coco))
-    _, report = merge_detection(read_coco(competition / "ann.json", competition / "images", "comp",
-                                          {"circle": "circle", "square": "square"}), [], CLASSES, tmp_path / "o")
+    _, report = merge_detection(
+        read_coco(competition / "ann.json", competition / "images", "comp", {"circle": "circle", "square": "square"}),
+        [],
+        CLASSES,
+        tmp_path / "o",
+    )
     reasons = {b.file: b.reason for b in report.bad}
     assert set(reasons) == {"c2.png", "gone.png", "corrupt.png", "flat.png", "hex.png"}
     assert "outside the 40x30 image" in reasons["c2.png"]
@@ -92,7 +105,10 @@ def test_exact_duplicate_images_are_removed(competition, tmp_path):
     (ext / "copy.png").write_bytes((competition / "images/c1.png").read_bytes())
     coco, report = merge_detection(
         read_coco(competition / "ann.json", competition / "images", COMPETITION, None),
-        DETECTION_READERS["yolo"](ext / "labels", ext, "x", {}), CLASSES, tmp_path / "out")
+        DETECTION_READERS["yolo"](ext / "labels", ext, "x", {}),
+        CLASSES,
+        tmp_path / "out",
+    )
     assert len(coco["images"]) == 3
     assert report.duplicates == [{"source": "x", "file": "copy.png", "same_as": "c1.png"}]
 
@@ -111,11 +127,15 @@ def test_audio_sources_are_resampled_to_mono_with_labels_mapped(tmp_path):
     sf.write(sc / "house/abc123_nohash_0.wav", stereo, 8000)  # a word the competition lacks: skipped
     sf.write(sc / "yes/abc123_nohash_1.wav", np.full(16000, 0.1, np.float32), 16000)  # same audio as a.wav
     (sc / "yes/empty_nohash_0.wav").write_bytes(b"")
-    samples = [read_audio_csv(comp / "labels.csv", COMPETITION, None, "fname", comp / "clips"),
-               read_audio_folders(sc, "gsc", {"yes": "yes"})]
+    samples = [
+        read_audio_csv(comp / "labels.csv", COMPETITION, None, "fname", comp / "clips"),
+        read_audio_folders(sc, "gsc", {"yes": "yes"}),
+    ]
     rows, report = merge_audio((s for it in samples for s in it), 16000, tmp_path / "out")
     assert [(r["fname"], r["label"], r["group"]) for r in rows] == [
-        ("a.wav", "yes", "competition:s1"), ("gsc__yes__abc123_nohash_0.wav", "yes", "gsc:abc123")]
+        ("a.wav", "yes", "competition:s1"),
+        ("gsc__yes__abc123_nohash_0.wav", "yes", "gsc:abc123"),
+    ]
     audio, rate = sf.read(tmp_path / "out/clips/gsc__yes__abc123_nohash_0.wav")
     assert rate == 16000 and audio.ndim == 1 and len(audio) == 16000
     assert np.abs(audio).max() == pytest.approx(0.25, abs=0.01)  # mono = mean of channels

@@ -20,9 +20,19 @@ def _cfg(**changes) -> DetectorTrainConfig:
 
 def _build(model="faster_rcnn", classes=("a", "b", "c"), **changes):
     cfg = _cfg(**changes)
-    return build_train_config(model, cfg, classes=list(classes), online=online_augment(cfg.online_augment,
-                              cfg.online_min_visibility), train_ann="train.json", val_ann="val.json", work_dir="work",
-                              reports_dir="rep", seed=1, use_cuda=False, distributed=False)
+    return build_train_config(
+        model,
+        cfg,
+        classes=list(classes),
+        online=online_augment(cfg.online_augment, cfg.online_min_visibility),
+        train_ann="train.json",
+        val_ann="val.json",
+        work_dir="work",
+        reports_dir="rep",
+        seed=1,
+        use_cuda=False,
+        distributed=False,
+    )
 
 
 @pytest.mark.parametrize("model", sorted(BASE_CONFIGS))
@@ -49,8 +59,9 @@ def test_two_stage_speed_knobs():
 
 
 def test_training_tricks_become_hooks_and_schedulers():
-    config = _build(ema=True, freeze_backbone_epochs=2, patience=3, schedule="step", epochs=12, grad_clip=5.0,
-                    optimizer="sgd")
+    config = _build(
+        ema=True, freeze_backbone_epochs=2, patience=3, schedule="step", epochs=12, grad_clip=5.0, optimizer="sgd"
+    )
     hooks = {h["type"]: h for h in config.custom_hooks}
     assert hooks["EarlyStoppingHook"]["patience"] == 3 and hooks["FreezeBackboneHook"]["epochs"] == 2
     assert "EMAHook" in hooks

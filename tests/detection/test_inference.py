@@ -12,14 +12,16 @@ from podium.detection.inference import VIEWS, from_det_data_sample, unflip
 
 def _sample(boxes, scores, labels, shape=(100, 200)):
     sample = DetDataSample(metainfo={"ori_shape": shape})
-    sample.pred_instances = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32),
-                                         scores=torch.tensor(scores), labels=torch.tensor(labels))
+    sample.pred_instances = InstanceData(
+        bboxes=torch.tensor(boxes, dtype=torch.float32), scores=torch.tensor(scores), labels=torch.tensor(labels)
+    )
     return sample
 
 
 def test_adapter_keeps_original_pixels_and_clips_to_the_image():
-    pred = from_det_data_sample(_sample([[10.0, 20.0, 50.0, 60.0], [190.0, 90.0, 205.5, 101.0]], [0.9, 0.3], [1, 0]),
-                                "a.png")
+    pred = from_det_data_sample(
+        _sample([[10.0, 20.0, 50.0, 60.0], [190.0, 90.0, 205.5, 101.0]], [0.9, 0.3], [1, 0]), "a.png"
+    )
     assert (pred.width, pred.height) == (200, 100) and pred.file_name == "a.png"
     np.testing.assert_allclose(pred.boxes, [[10, 20, 50, 60], [190, 90, 200, 100]])
     assert pred.labels.tolist() == [1, 0]

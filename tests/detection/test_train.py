@@ -6,9 +6,11 @@ from mmengine.config import Config
 
 from podium.detection.train import DetectionTrainingError, check_classes, prepare_work_dir, split_annotations
 
-COCO = {"images": [{"id": i, "file_name": f"{i}.png"} for i in range(1, 5)],
-        "annotations": [{"id": 1, "image_id": 1, "category_id": 1}, {"id": 2, "image_id": 3, "category_id": 2}],
-        "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]}
+COCO = {
+    "images": [{"id": i, "file_name": f"{i}.png"} for i in range(1, 5)],
+    "annotations": [{"id": 1, "image_id": 1, "category_id": 1}, {"id": 2, "image_id": 3, "category_id": 2}],
+    "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
+}
 FOLDS = pd.DataFrame({"file_name": ["1.png", "2.png", "3.png", "4.png"], "fold": [0, 1, 1, -1]})
 
 

@@ -41,10 +41,13 @@ def test_no_boxes_anywhere_gives_an_empty_prediction():
     assert fused.boxes.shape == (0, 4) and fused.file_name == "a.png"
 
 
-@pytest.mark.parametrize("boxes, message", [
-    ([[50, 10, 10, 50]], "x2 < x1"),
-    ([[10, 10, 250, 50]], "outside its 200x100 image"),
-])
+@pytest.mark.parametrize(
+    "boxes, message",
+    [
+        ([[50, 10, 10, 50]], "x2 < x1"),
+        ([[10, 10, 250, 50]], "outside its 200x100 image"),
+    ],
+)
 def test_bad_boxes_are_rejected_not_clipped(boxes, message):
     with pytest.raises(PredictionError, match=message):
         fuse_image([P(boxes, [0.5], [0])], [1], **WBF)

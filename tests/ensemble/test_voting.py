@@ -45,8 +45,9 @@ def test_vote_tuning_breaks_accuracy_ties_by_log_loss_and_can_drop_a_model():
     noise = rng.dirichlet(np.ones(3), 20)
     noise[np.arange(20), targets] *= 0.5
     noise /= noise.sum(1, keepdims=True)
-    settings, accuracy, single, _ = tune_votes({"good": good, "noise": noise}, targets, VoteSettings({}, "soft"),
-                                               trials=40, seed=0)
+    settings, accuracy, single, _ = tune_votes(
+        {"good": good, "noise": noise}, targets, VoteSettings({}, "soft"), trials=40, seed=0
+    )
     assert single["good"] == 1.0
     assert accuracy == 1.0
     assert settings.weights["noise"] < 0.5 * settings.weights["good"]

@@ -14,8 +14,11 @@ def _truth(boxes_per_image):
         images.append({"id": i + 1, "file_name": f"{i}.png", "width": 100, "height": 100})
         for x, y, w, h, cat in boxes:
             annotations.append({"image_id": i + 1, "category_id": cat, "bbox": [x, y, w, h]})
-    return {"images": images, "annotations": annotations,
-            "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]}
+    return {
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
+    }
 
 
 def _pred(i, boxes, scores, labels):

@@ -12,25 +12,67 @@ from podium.probabilities import read_table
 
 
 def _train(run_stage, params, data, out, model="small_cnn", fold=0, check=True):
-    return run_stage("train_audio", "--params", params, "--model", model, "--fold", fold,
-                     "--fold_table", data / "folds/audio.csv", "--clips", data / "merged/audio/clips",
-                     "--augmented", data / "augmented/audio", "--out", out / f"models/{model}/fold{fold}",
-                     "--reports", out / f"reports/{model}/fold{fold}",
-                     check=check)
+    return run_stage(
+        "train_audio",
+        "--params",
+        params,
+        "--model",
+        model,
+        "--fold",
+        fold,
+        "--fold_table",
+        data / "folds/audio.csv",
+        "--clips",
+        data / "merged/audio/clips",
+        "--augmented",
+        data / "augmented/audio",
+        "--out",
+        out / f"models/{model}/fold{fold}",
+        "--reports",
+        out / f"reports/{model}/fold{fold}",
+        check=check,
+    )
 
 
 def _predict(run_stage, params, data, out, model="small_cnn", fold=0, model_fold=None, check=True):
     model_fold = fold if model_fold is None else model_fold
-    return run_stage("predict_audio", "--params", params, "--model", model, "--fold", fold, "--model_dir",
-                     out / f"models/{model}/fold{model_fold}", "--fold_table", data / "folds/audio.csv", "--clips",
-                     data / "merged/audio/clips", "--test", data / "raw/audio/test/clips", "--out",
-                     out / f"predictions/audio/{model}/fold{fold}", check=check)
+    return run_stage(
+        "predict_audio",
+        "--params",
+        params,
+        "--model",
+        model,
+        "--fold",
+        fold,
+        "--model_dir",
+        out / f"models/{model}/fold{model_fold}",
+        "--fold_table",
+        data / "folds/audio.csv",
+        "--clips",
+        data / "merged/audio/clips",
+        "--test",
+        data / "raw/audio/test/clips",
+        "--out",
+        out / f"predictions/audio/{model}/fold{fold}",
+        check=check,
+    )
 
 
 def _evaluate(run_stage, data, out, check=True):
-    return run_stage("evaluate_audio", "--fold_table", data / "folds/audio.csv", "--predictions", out / "predictions",
-                     "--model", "small_cnn", "--oof", out / "oof/small_cnn.csv", "--metrics",
-                     out / "reports/small_cnn/cv.json", check=check)
+    return run_stage(
+        "evaluate_audio",
+        "--fold_table",
+        data / "folds/audio.csv",
+        "--predictions",
+        out / "predictions",
+        "--model",
+        "small_cnn",
+        "--oof",
+        out / "oof/small_cnn.csv",
+        "--metrics",
+        out / "reports/small_cnn/cv.json",
+        check=check,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +103,9 @@ def test_train_writes_weights_validation_and_reports(trained, tiny_data):
         assert model(torch.zeros(2, meta["clip_samples"])).shape == (2, 10)
 
 
-def test_predict_without_tta_equals_the_training_stages_validation(trained, tiny_data, params_factory, run_stage,
-                                                                   tmp_path):
+def test_predict_without_tta_equals_the_training_stages_validation(
+    trained, tiny_data, params_factory, run_stage, tmp_path
+):
     """One inference path: predict_audio's OOF with TTA off is the training stage's validation, number for number."""
     root, _ = trained
     params = params_factory(predict_audio={"tta_shifts": [0.0], "tta_polarity": False, "batch_size": 4})

@@ -19,8 +19,11 @@ def test_outputs_are_plain_data_with_parents_and_previews(tiny_data):
     coco = json.loads((aug / "detection/train.json").read_text())
     merged = json.loads((tiny_data / "merged/detection/train.json").read_text())
     report = json.loads((aug / "report.json").read_text())
-    assert len(coco["images"]) == report["detection"]["clones"] == len(merged["images"]) - len(
-        report["detection"]["failures"])
+    assert (
+        len(coco["images"])
+        == report["detection"]["clones"]
+        == len(merged["images"]) - len(report["detection"]["failures"])
+    )
     assert all((aug / "detection/images" / img["file_name"]).exists() for img in coco["images"])
     assert coco["categories"] == merged["categories"]
     clips = pd.read_csv(aug / "audio/train.csv")
@@ -45,9 +48,16 @@ def test_a_clone_of_a_validation_sample_never_trains_that_fold(tiny_data):
     table = pd.read_csv(tiny_data / "folds/audio.csv")
     clips = pd.read_csv(tiny_data / "augmented/audio/train.csv")
     for fold in (0, 1):
-        train_set, val_set = fold_datasets(table, fold, clips=tiny_data / "merged/audio/clips",
-                                           classes=sorted(table.label.unique()), sample_rate=16000, length=16000,
-                                           clones=clips, clone_clips=tiny_data / "augmented/audio/clips")
+        train_set, val_set = fold_datasets(
+            table,
+            fold,
+            clips=tiny_data / "merged/audio/clips",
+            classes=sorted(table.label.unique()),
+            sample_rate=16000,
+            length=16000,
+            clones=clips,
+            clone_clips=tiny_data / "augmented/audio/clips",
+        )
         val_names = {p.name for p in val_set.paths}
         used = {p.name for p in train_set.paths if "augmented" in str(p)}
         assert used and not {clips.set_index("fname").parent[f] for f in used} & val_names
@@ -64,11 +74,25 @@ def test_stale_clones_are_refused(tiny_data):
 
 def test_rerun_with_more_workers_is_byte_identical(tiny_data, tmp_path, write_params, run_stage):
     params = write_params(tmp_path, augment={"detection_clones": 1, "audio_clones": 1, "workers": 2, "preview": 2})
-    run_stage("augment", "--params", params, "--folds", tiny_data / "folds", "--merged", tiny_data / "merged",
-              "--noise", tiny_data / "raw/audio/noise", "--out", tmp_path / "augmented", "--reports", tmp_path / "rep")
+    run_stage(
+        "augment",
+        "--params",
+        params,
+        "--folds",
+        tiny_data / "folds",
+        "--merged",
+        tiny_data / "merged",
+        "--noise",
+        tiny_data / "raw/audio/noise",
+        "--out",
+        tmp_path / "augmented",
+        "--reports",
+        tmp_path / "rep",
+    )
     first, again = _files(tiny_data / "augmented"), _files(tmp_path / "augmented")
     assert first.keys() == again.keys()
     assert all(first[k] == again[k] for k in first if k.name != "report.json")
     strip = lambda b: {**json.loads(b), "params": None}  # noqa: E731 (the worker count differs, nothing else)
     assert strip(first[next(k for k in first if k.name == "report.json")]) == strip(
-        again[next(k for k in again if k.name == "report.json")])
+        again[next(k for k in again if k.name == "report.json")]
+    )

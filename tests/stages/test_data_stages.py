@@ -41,8 +41,9 @@ def test_merge_and_split_on_the_embedded_competition(tmp_path, tiny_params, run_
     raw = _raw(tmp_path, tiny_params, run_stage)
     external = tmp_path / "external"
     external.mkdir()
-    run_stage("merge_external", "--params", tiny_params, "--raw", raw, "--external", external,
-              "--out", tmp_path / "merged")
+    run_stage(
+        "merge_external", "--params", tiny_params, "--raw", raw, "--external", external, "--out", tmp_path / "merged"
+    )
     report = json.loads((tmp_path / "merged/report.json").read_text())
     assert report["detection"]["kept"] == {"competition": 12} and report["audio"]["kept"] == {"competition": 20}
     run_stage("split_folds", "--params", tiny_params, "--merged", tmp_path / "merged", "--out", tmp_path / "folds")
@@ -58,8 +59,18 @@ def test_bad_sample_policy_fail_stops_the_stage(tmp_path, tiny_params, run_stage
     params = yaml.safe_load(tiny_params.read_text())
     params["merge_external"]["on_bad_sample"] = "fail"
     tiny_params.write_text(yaml.safe_dump(params))
-    result = run_stage("merge_external", "--params", tiny_params, "--raw", raw, "--external", tmp_path,
-                       "--out", tmp_path / "merged", check=False)
+    result = run_stage(
+        "merge_external",
+        "--params",
+        tiny_params,
+        "--raw",
+        raw,
+        "--external",
+        tmp_path,
+        "--out",
+        tmp_path / "merged",
+        check=False,
+    )
     assert result.returncode == 2
     assert "competition/train_00003.png: unreadable image" in result.stdout
     assert "on_bad_sample: drop" in result.stderr and not (tmp_path / "merged").exists()

@@ -11,19 +11,52 @@ from podium.boxes import read_predictions
 
 
 def _train(run_stage, params, data, out, model="vfnet", fold=0, check=True):
-    return run_stage("train_detector", "--params", params, "--model", model, "--fold", fold,
-                     "--fold_table", data / "folds/detection.csv", "--merged", data / "merged/detection",
-                     "--augmented", data / "augmented/detection", "--work", out / f"work/{model}/fold{fold}",
-                     "--out", out / f"models/{model}/fold{fold}",
-                     "--reports", out / f"reports/{model}/fold{fold}", check=check)
+    return run_stage(
+        "train_detector",
+        "--params",
+        params,
+        "--model",
+        model,
+        "--fold",
+        fold,
+        "--fold_table",
+        data / "folds/detection.csv",
+        "--merged",
+        data / "merged/detection",
+        "--augmented",
+        data / "augmented/detection",
+        "--work",
+        out / f"work/{model}/fold{fold}",
+        "--out",
+        out / f"models/{model}/fold{fold}",
+        "--reports",
+        out / f"reports/{model}/fold{fold}",
+        check=check,
+    )
 
 
 def _predict(run_stage, params, data, root, out, model="vfnet", fold=0, model_fold=None, check=True):
     model_fold = fold if model_fold is None else model_fold
-    return run_stage("predict_detector", "--params", params, "--model", model, "--fold", fold, "--model_dir",
-                     root / f"models/{model}/fold{model_fold}", "--fold_table", data / "folds/detection.csv",
-                     "--merged", data / "merged/detection", "--test", data / "raw/detection/test/images",
-                     "--out", out, check=check)
+    return run_stage(
+        "predict_detector",
+        "--params",
+        params,
+        "--model",
+        model,
+        "--fold",
+        fold,
+        "--model_dir",
+        root / f"models/{model}/fold{model_fold}",
+        "--fold_table",
+        data / "folds/detection.csv",
+        "--merged",
+        data / "merged/detection",
+        "--test",
+        data / "raw/detection/test/images",
+        "--out",
+        out,
+        check=check,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +91,9 @@ def test_one_epoch_of_the_two_stage_families(tmp_path, tiny_data, params_factory
     _check_outputs(tmp_path, model, tiny_data)
 
 
-def test_predict_without_tta_equals_the_training_stages_validation(vfnet_run, tiny_data, params_factory, run_stage,
-                                                                   tmp_path):
+def test_predict_without_tta_equals_the_training_stages_validation(
+    vfnet_run, tiny_data, params_factory, run_stage, tmp_path
+):
     """One inference path: predict_detector's OOF with TTA off is the training stage's validation, box for box."""
     root, _ = vfnet_run
     params = params_factory(predict_detector={"tta_views": ["original"], "tta_scales": [1.0], "batch_size": 4})
@@ -79,16 +113,41 @@ def test_rerun_resumes_and_evaluate_joins_the_predicted_folds(vfnet_run, tiny_da
     _train(run_stage, params, tiny_data, root, fold=1)
     for fold in (0, 1):
         _predict(run_stage, params, tiny_data, root, root / f"predictions/detection/vfnet/fold{fold}", fold=fold)
-    run_stage("evaluate_detector", "--fold_table", tiny_data / "folds/detection.csv", "--merged",
-              tiny_data / "merged/detection", "--predictions", root / "predictions", "--model", "vfnet",
-              "--oof", root / "oof.json", "--metrics", root / "cv.json")
+    run_stage(
+        "evaluate_detector",
+        "--fold_table",
+        tiny_data / "folds/detection.csv",
+        "--merged",
+        tiny_data / "merged/detection",
+        "--predictions",
+        root / "predictions",
+        "--model",
+        "vfnet",
+        "--oof",
+        root / "oof.json",
+        "--metrics",
+        root / "cv.json",
+    )
     cv = json.loads((root / "cv.json").read_text())
     assert set(cv["fold_mAP"]) == {"0", "1"}
     assert len(read_predictions(root / "oof.json")[1]) == 12
     shutil.rmtree(root / "predictions/detection/vfnet/fold1")
-    missing = run_stage("evaluate_detector", "--fold_table", tiny_data / "folds/detection.csv", "--merged",
-                        tiny_data / "merged/detection", "--predictions", root / "predictions", "--model", "vfnet",
-                        "--oof", root / "oof2.json", "--metrics", root / "cv2.json", check=False)
+    missing = run_stage(
+        "evaluate_detector",
+        "--fold_table",
+        tiny_data / "folds/detection.csv",
+        "--merged",
+        tiny_data / "merged/detection",
+        "--predictions",
+        root / "predictions",
+        "--model",
+        "vfnet",
+        "--oof",
+        root / "oof2.json",
+        "--metrics",
+        root / "cv2.json",
+        check=False,
+    )
     assert missing.returncode == 2 and "fold1/oof.json: missing; run predict_detector@vfnet-1" in missing.stderr
 
 
@@ -116,8 +175,14 @@ def test_two_process_ddp_on_cpu(tmp_path, tiny_data, params_factory, run_stage):
 
 def test_predict_with_tta_writes_oof_and_test(vfnet_run, tiny_data, params_factory, run_stage, tmp_path):
     root, _ = vfnet_run
-    params = params_factory(predict_detector={"tta_views": ["original", "hflip", "vflip"], "batch_size": 4,
-                                              "tta_merge": "wbf", "per_model": {"vfnet": {"tta_merge": "nms"}}})
+    params = params_factory(
+        predict_detector={
+            "tta_views": ["original", "hflip", "vflip"],
+            "batch_size": 4,
+            "tta_merge": "wbf",
+            "per_model": {"vfnet": {"tta_merge": "nms"}},
+        }
+    )
     _predict(run_stage, params, tiny_data, root, tmp_path / "p")
     _, oof, meta = read_predictions(tmp_path / "p/oof.json")
     _, test, _ = read_predictions(tmp_path / "p/test.json")

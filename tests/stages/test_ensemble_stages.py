@@ -19,10 +19,19 @@ def _truth_predictions(coco, noise=0.0):
     out = []
     for img in coco["images"]:
         anns = by_image[img["id"]]
-        boxes = [[a["bbox"][0] + noise, a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]]
-                 for a in anns]
-        out.append(ImagePredictions(img["file_name"], img["width"], img["height"], boxes, [0.9] * len(anns),
-                                    [a["category_id"] - 1 for a in anns]))
+        boxes = [
+            [a["bbox"][0] + noise, a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]] for a in anns
+        ]
+        out.append(
+            ImagePredictions(
+                img["file_name"],
+                img["width"],
+                img["height"],
+                boxes,
+                [0.9] * len(anns),
+                [a["category_id"] - 1 for a in anns],
+            )
+        )
     return out
 
 
@@ -41,8 +50,9 @@ def predictions(tmp_path, tiny_data):
                 p.fold = fold
             out = root / f"detection/{model}/fold{fold}"
             write_predictions(out / "oof.json", classes, oof, {"model": model, "fold": fold})
-            write_predictions(out / "test.json", classes, _truth_predictions(test, noise),
-                              {"model": model, "fold": fold})
+            write_predictions(
+                out / "test.json", classes, _truth_predictions(test, noise), {"model": model, "fold": fold}
+            )
     audio = pd.read_csv(tiny_data / "folds/audio.csv")
     test_audio = pd.read_csv(tiny_data / "raw/audio/test_labels.csv")
     words = sorted(audio.label.unique())
@@ -52,27 +62,63 @@ def predictions(tmp_path, tiny_data):
         val = audio[audio.fold == fold]
         for name, table in (("oof", val.assign(fold=fold)), ("test", test_audio.assign(fold=-1))):
             probs = pd.DataFrame({f"p_{w}": (table.label == w).astype(float) for w in words})
-            write_table(out / f"{name}.csv", pd.concat([table[["fname", "label", "fold"]].reset_index(drop=True),
-                                                        probs.reset_index(drop=True)], axis=1), "small_cnn", fold)
+            write_table(
+                out / f"{name}.csv",
+                pd.concat(
+                    [table[["fname", "label", "fold"]].reset_index(drop=True), probs.reset_index(drop=True)], axis=1
+                ),
+                "small_cnn",
+                fold,
+            )
     return root
 
 
 def _params(params_factory):
-    return params_factory(models={"detection": ["vfnet", "faster_rcnn"], "audio": ["small_cnn"]},
-                          ensemble={"tune_trials": 3, "workers": 1})
+    return params_factory(
+        models={"detection": ["vfnet", "faster_rcnn"], "audio": ["small_cnn"]},
+        ensemble={"tune_trials": 3, "workers": 1},
+    )
 
 
-def test_tune_then_submit_scores_perfect_predictions_perfectly(tmp_path, tiny_data, predictions, params_factory,
-                                                                run_stage):
+def test_tune_then_submit_scores_perfect_predictions_perfectly(
+    tmp_path, tiny_data, predictions, params_factory, run_stage
+):
     params = _params(params_factory)
-    run_stage("tune_ensemble", "--params", params, "--predictions", predictions, "--folds", tiny_data / "folds",
-              "--merged", tiny_data / "merged", "--out", tmp_path / "ensemble.json", "--metrics", tmp_path / "oof.json")
+    run_stage(
+        "tune_ensemble",
+        "--params",
+        params,
+        "--predictions",
+        predictions,
+        "--folds",
+        tiny_data / "folds",
+        "--merged",
+        tiny_data / "merged",
+        "--out",
+        tmp_path / "ensemble.json",
+        "--metrics",
+        tmp_path / "oof.json",
+    )
     report = json.loads((tmp_path / "oof.json").read_text())
     assert report["detection"]["single"]["vfnet"] == pytest.approx(1.0)
     assert report["audio"]["tuned"] == pytest.approx(1.0)
-    run_stage("submit", "--params", params, "--predictions", predictions, "--ensemble", tmp_path / "ensemble.json",
-              "--oof_report", tmp_path / "oof.json", "--raw", tiny_data / "raw", "--out", tmp_path / "submissions",
-              "--metrics", tmp_path / "lb.json")
+    run_stage(
+        "submit",
+        "--params",
+        params,
+        "--predictions",
+        predictions,
+        "--ensemble",
+        tmp_path / "ensemble.json",
+        "--oof_report",
+        tmp_path / "oof.json",
+        "--raw",
+        tiny_data / "raw",
+        "--out",
+        tmp_path / "submissions",
+        "--metrics",
+        tmp_path / "lb.json",
+    )
     board = json.loads((tmp_path / "lb.json").read_text())
     assert board["detection"]["single"]["vfnet-0"] == pytest.approx(1.0, abs=1e-3)
     assert board["detection"]["submission"] > 0.9 and board["audio"]["submission"] == 1.0
@@ -89,23 +135,59 @@ def _break_audio_row(predictions, drop: bool):
     path.write_text(header + "".join(rows[:-1] if drop else rows + rows[-1:]))
 
 
-@pytest.mark.parametrize("breakage, message", [
-    (lambda p: shutil.copy(p / "detection/vfnet/fold0/test.json", p / "detection/vfnet/fold1/test.json"),
-     "fold1/test.json: made by vfnet fold 0, not vfnet fold 1"),
-    (lambda p: shutil.copy(p / "audio/small_cnn/fold0/test.csv", p / "audio/small_cnn/fold1/test.csv"),
-     "fold1/test.csv: made by model=small_cnn fold=0, not model=small_cnn fold=1"),
-    (lambda p: _break_audio_row(p, drop=True), r"fold1/test.csv: no row for 1 clip\(s\)"),
-    (lambda p: _break_audio_row(p, drop=False), r"fold1/test.csv: .*1 clip\(s\) appear twice"),
-])
-def test_a_broken_prediction_file_stops_submit_naming_it(tmp_path, tiny_data, predictions, params_factory, run_stage,
-                                                         breakage, message):
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        (
+            lambda p: shutil.copy(p / "detection/vfnet/fold0/test.json", p / "detection/vfnet/fold1/test.json"),
+            "fold1/test.json: made by vfnet fold 0, not vfnet fold 1",
+        ),
+        (
+            lambda p: shutil.copy(p / "audio/small_cnn/fold0/test.csv", p / "audio/small_cnn/fold1/test.csv"),
+            "fold1/test.csv: made by model=small_cnn fold=0, not model=small_cnn fold=1",
+        ),
+        (lambda p: _break_audio_row(p, drop=True), r"fold1/test.csv: no row for 1 clip\(s\)"),
+        (lambda p: _break_audio_row(p, drop=False), r"fold1/test.csv: .*1 clip\(s\) appear twice"),
+    ],
+)
+def test_a_broken_prediction_file_stops_submit_naming_it(
+    tmp_path, tiny_data, predictions, params_factory, run_stage, breakage, message
+):
     params = _params(params_factory)
-    run_stage("tune_ensemble", "--params", params, "--predictions", predictions, "--folds", tiny_data / "folds",
-              "--merged", tiny_data / "merged", "--out", tmp_path / "e.json", "--metrics", tmp_path / "o.json")
+    run_stage(
+        "tune_ensemble",
+        "--params",
+        params,
+        "--predictions",
+        predictions,
+        "--folds",
+        tiny_data / "folds",
+        "--merged",
+        tiny_data / "merged",
+        "--out",
+        tmp_path / "e.json",
+        "--metrics",
+        tmp_path / "o.json",
+    )
     breakage(predictions)
-    result = run_stage("submit", "--params", params, "--predictions", predictions, "--ensemble", tmp_path / "e.json",
-                       "--oof_report", tmp_path / "o.json", "--raw", tiny_data / "raw", "--out", tmp_path / "sub",
-                       "--metrics", tmp_path / "lb.json", check=False)
+    result = run_stage(
+        "submit",
+        "--params",
+        params,
+        "--predictions",
+        predictions,
+        "--ensemble",
+        tmp_path / "e.json",
+        "--oof_report",
+        tmp_path / "o.json",
+        "--raw",
+        tiny_data / "raw",
+        "--out",
+        tmp_path / "sub",
+        "--metrics",
+        tmp_path / "lb.json",
+        check=False,
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert re.search(message, result.stderr), result.stderr[-2000:]
     assert not (tmp_path / "sub").exists() and not (tmp_path / "lb.json").exists()
@@ -115,11 +197,38 @@ def test_cli_validates_and_diffs_submissions(tmp_path, tiny_data, predictions, p
     from podium.cli import main
 
     params = _params(params_factory)
-    run_stage("tune_ensemble", "--params", params, "--predictions", predictions, "--folds", tiny_data / "folds",
-              "--merged", tiny_data / "merged", "--out", tmp_path / "e.json", "--metrics", tmp_path / "o.json")
-    run_stage("submit", "--params", params, "--predictions", predictions, "--ensemble", tmp_path / "e.json",
-              "--oof_report", tmp_path / "o.json", "--raw", tiny_data / "raw", "--out", tmp_path / "sub",
-              "--metrics", tmp_path / "lb.json")
+    run_stage(
+        "tune_ensemble",
+        "--params",
+        params,
+        "--predictions",
+        predictions,
+        "--folds",
+        tiny_data / "folds",
+        "--merged",
+        tiny_data / "merged",
+        "--out",
+        tmp_path / "e.json",
+        "--metrics",
+        tmp_path / "o.json",
+    )
+    run_stage(
+        "submit",
+        "--params",
+        params,
+        "--predictions",
+        predictions,
+        "--ensemble",
+        tmp_path / "e.json",
+        "--oof_report",
+        tmp_path / "o.json",
+        "--raw",
+        tiny_data / "raw",
+        "--out",
+        tmp_path / "sub",
+        "--metrics",
+        tmp_path / "lb.json",
+    )
     main(["validate", str(tmp_path / "sub/detection.csv"), "--raw", str(tiny_data / "raw")])
     assert "valid detection submission, 4 rows" in capsys.readouterr().out
     main(["diff", str(tmp_path / "sub/audio.csv"), str(tmp_path / "sub/audio.csv"), "--raw", str(tiny_data / "raw")])

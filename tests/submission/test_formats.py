@@ -21,8 +21,10 @@ SAMPLE = pd.DataFrame({"image_id": ["a", "b"], "PredictionString": ["", ""]})
 
 
 def _preds():
-    return [ImagePredictions("a.png", 100, 50, [[1, 2, 30, 40], [50, 5, 90, 45]], [0.4, 0.9], [0, 1]),
-            ImagePredictions("b.png", 100, 50, [], [], [])]
+    return [
+        ImagePredictions("a.png", 100, 50, [[1, 2, 30, 40], [50, 5, 90, 45]], [0.4, 0.9], [0, 1]),
+        ImagePredictions("b.png", 100, 50, [], [], []),
+    ]
 
 
 def test_rows_are_sorted_by_score_and_parse_back():
@@ -35,14 +37,17 @@ def test_rows_are_sorted_by_score_and_parse_back():
     validate_detection(rows, SAMPLE, CLASSES, SIZES)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("dog 1.5 1 1 5 5", r"scores outside \[0, 1\]"),
-    ("dog 0.5 1 1 500 5", "outside its 100x50 image"),
-    ("dog 0.5 9 1 5 5", "x2 < x1"),
-    ("dog 0.5 nan 1 5 5", "NaN"),
-    ("cow 0.5 1 1 5 5", "unknown class"),
-    ("dog 0.5 1 1 5", "groups of 6"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("dog 1.5 1 1 5 5", r"scores outside \[0, 1\]"),
+        ("dog 0.5 1 1 500 5", "outside its 100x50 image"),
+        ("dog 0.5 9 1 5 5", "x2 < x1"),
+        ("dog 0.5 nan 1 5 5", "NaN"),
+        ("cow 0.5 1 1 5 5", "unknown class"),
+        ("dog 0.5 1 1 5", "groups of 6"),
+    ],
+)
 def test_invalid_rows_are_named(text, message):
     rows = pd.DataFrame({"image_id": ["a", "b"], "PredictionString": [text, ""]})
     with pytest.raises(SubmissionError, match=message):
@@ -61,8 +66,12 @@ def test_ids_must_match_the_sample_submission():
 
 def test_detection_diff_matches_boxes():
     a = _preds()
-    b = [ImagePredictions("a.png", 100, 50, [[2, 2, 30, 40], [50, 5, 90, 45], [0, 0, 10, 10]], [0.5, 0.8, 0.7],
-                          [0, 0, 1]), ImagePredictions("b.png", 100, 50, [], [], [])]
+    b = [
+        ImagePredictions(
+            "a.png", 100, 50, [[2, 2, 30, 40], [50, 5, 90, 45], [0, 0, 10, 10]], [0.5, 0.8, 0.7], [0, 0, 1]
+        ),
+        ImagePredictions("b.png", 100, 50, [], [], []),
+    ]
     d = diff_detection(a, b, iou_thr=0.5, score_thr=0.3)
     assert (d["matched"], d["only_in_a"], d["only_in_b"], d["class_changed"]) == (2, 0, 1, 1)
     assert d["agreement"] == pytest.approx(2 / 3) and d["images_with_more_boxes_in_b"] == 1
@@ -72,5 +81,6 @@ def test_audio_diff_counts_changed_labels():
     a = pd.DataFrame({"fname": ["1", "2", "3"], "label": ["yes", "no", "up"]})
     b = pd.DataFrame({"fname": ["1", "2", "3"], "label": ["yes", "go", "up"]})
     d = diff_audio(a, b)
-    assert d["agreement"] == pytest.approx(2 / 3) and d["top_changes"] == [{"label_a": "no", "label_b": "go",
-                                                                           "count": 1}]
+    assert d["agreement"] == pytest.approx(2 / 3) and d["top_changes"] == [
+        {"label_a": "no", "label_b": "go", "count": 1}
+    ]

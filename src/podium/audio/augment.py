@@ -28,8 +28,9 @@ def random_gain(wave: torch.Tensor, max_db: float, generator: torch.Generator) -
     return wave * (10 ** (db / 20)).to(wave.device)
 
 
-def spec_augment(spec: torch.Tensor, time_masks: int, time_width: int, freq_masks: int, freq_width: int,
-                 generator: torch.Generator) -> torch.Tensor:
+def spec_augment(
+    spec: torch.Tensor, time_masks: int, time_width: int, freq_masks: int, freq_width: int, generator: torch.Generator
+) -> torch.Tensor:
     """Zero `time_masks` bands of up to `time_width` frames and `freq_masks` of up to `freq_width` bins."""
     b, _, n_freq, n_time = spec.shape
     keep = torch.ones(b, 1, n_freq, n_time, dtype=torch.bool)

@@ -36,8 +36,9 @@ def mel_to_hz(mel: np.ndarray) -> np.ndarray:
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
     """(n_mels, n_fft // 2 + 1) triangular filters, Slaney-normalised (constant energy per band)."""
     if not 0 <= fmin < fmax <= sample_rate / 2:
-        raise ValueError(f"need 0 <= fmin < fmax <= sample_rate/2, got fmin={fmin}, fmax={fmax}, "
-                         f"sample_rate={sample_rate}")
+        raise ValueError(
+            f"need 0 <= fmin < fmax <= sample_rate/2, got fmin={fmin}, fmax={fmax}, sample_rate={sample_rate}"
+        )
     fft_freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     mel_freqs = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
     widths = np.diff(mel_freqs)
@@ -52,17 +53,20 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax:
 class LogMel(nn.Module):
     """(B, samples) -> (B, 1, n_mels, frames) log-mel power in dB (librosa's power_to_db, ref=1)."""
 
-    def __init__(self, sample_rate: int, n_fft: int, hop: int, n_mels: int, fmin: float, fmax: float,
-                 top_db: float | None = 80.0):
+    def __init__(
+        self, sample_rate: int, n_fft: int, hop: int, n_mels: int, fmin: float, fmax: float, top_db: float | None = 80.0
+    ):
         super().__init__()
         self.n_fft, self.hop, self.top_db = n_fft, hop, top_db
         self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
-        self.register_buffer("filters", torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax)),
-                             persistent=False)
+        self.register_buffer(
+            "filters", torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax)), persistent=False
+        )
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        spec = torch.stft(wave, self.n_fft, self.hop, window=self.window, center=True, pad_mode="constant",
-                          return_complex=True)  # (B, n_fft//2+1, frames)
+        spec = torch.stft(
+            wave, self.n_fft, self.hop, window=self.window, center=True, pad_mode="constant", return_complex=True
+        )  # (B, n_fft//2+1, frames)
         mel = self.filters @ spec.abs().pow(2)  # (B, n_mels, frames)
         db = 10.0 * torch.log10(mel.clamp_min(1e-10))
         if self.top_db is not None:
@@ -106,10 +110,12 @@ class TriMel(nn.Module):
 
 
 FEATURES: dict[str, Callable[..., nn.Module]] = {
-    "logmel": lambda sample_rate, n_fft, hop, n_mels, fmin, fmax, **_: LogMel(sample_rate, n_fft, hop, n_mels,
-                                                                              fmin, fmax),
+    "logmel": lambda sample_rate, n_fft, hop, n_mels, fmin, fmax, **_: LogMel(
+        sample_rate, n_fft, hop, n_mels, fmin, fmax
+    ),
     "mfcc": lambda sample_rate, n_fft, hop, n_mels, fmin, fmax, n_mfcc, **_: MFCC(
-        n_mfcc, sample_rate=sample_rate, n_fft=n_fft, hop=hop, n_mels=n_mels, fmin=fmin, fmax=fmax),
+        n_mfcc, sample_rate=sample_rate, n_fft=n_fft, hop=hop, n_mels=n_mels, fmin=fmin, fmax=fmax
+    ),
     "trimel": lambda sample_rate, n_mels, fmin, fmax, trimel, **_: TriMel(trimel, sample_rate, n_mels, fmin, fmax),
 }
 CHANNELS = {"logmel": 1, "mfcc": 1, "trimel": 3}

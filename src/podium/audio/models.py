@@ -17,9 +17,15 @@ from torch import nn
 
 def _conv_block(c_in: int, c_out: int, dropout: float, pool: tuple[int, int]) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
-        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
-        nn.MaxPool2d(pool), nn.Dropout(dropout))
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(pool),
+        nn.Dropout(dropout),
+    )
 
 
 class SmallCNN(nn.Module):
@@ -28,11 +34,20 @@ class SmallCNN(nn.Module):
     def __init__(self, num_classes: int, in_chans: int, width: int = 16, dropout: float = 0.2):
         super().__init__()
         widths = [width * 2**i for i in range(4)]
-        self.blocks = nn.Sequential(*(_conv_block(c_in, c_out, dropout, (2, 2))
-                                      for c_in, c_out in zip([in_chans, *widths[:-1]], widths, strict=True)))
+        self.blocks = nn.Sequential(
+            *(
+                _conv_block(c_in, c_out, dropout, (2, 2))
+                for c_in, c_out in zip([in_chans, *widths[:-1]], widths, strict=True)
+            )
+        )
         self.pool = nn.AdaptiveAvgPool2d((2, 2))  # any input size -> a fixed flatten length
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(widths[-1] * 4, 128), nn.ReLU(inplace=True),
-                                  nn.Dropout(dropout), nn.Linear(128, num_classes))
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(widths[-1] * 4, 128),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(128, num_classes),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.pool(self.blocks(x)))
@@ -41,17 +56,21 @@ class SmallCNN(nn.Module):
 class CNNRNN(nn.Module):
     """Conv blocks pooling frequency (and time once), then a bidirectional GRU/LSTM over time, mean-pooled."""
 
-    def __init__(self, num_classes: int, in_chans: int, rnn: str = "gru", width: int = 16, hidden: int = 96,
-                 dropout: float = 0.2):
+    def __init__(
+        self, num_classes: int, in_chans: int, rnn: str = "gru", width: int = 16, hidden: int = 96, dropout: float = 0.2
+    ):
         super().__init__()
         widths = [width * 2**i for i in range(3)]
         pools = [(2, 2), (2, 1), (2, 1)]
-        self.blocks = nn.Sequential(*(_conv_block(c_in, c_out, dropout, pool) for c_in, c_out, pool
-                                      in zip([in_chans, *widths[:-1]], widths, pools, strict=True)))
+        self.blocks = nn.Sequential(
+            *(
+                _conv_block(c_in, c_out, dropout, pool)
+                for c_in, c_out, pool in zip([in_chans, *widths[:-1]], widths, pools, strict=True)
+            )
+        )
         self.freq_pool = nn.AdaptiveAvgPool2d((4, None))
         cls = {"gru": nn.GRU, "lstm": nn.LSTM}[rnn]
-        self.rnn = cls(widths[-1] * 4, hidden, num_layers=2, batch_first=True, bidirectional=True,
-                       dropout=dropout)
+        self.rnn = cls(widths[-1] * 4, hidden, num_layers=2, batch_first=True, bidirectional=True, dropout=dropout)
         self.head = nn.Linear(2 * hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -76,13 +95,20 @@ def create_network(name: str, num_classes: int, in_chans: int, pretrained: str =
             raise ValueError(f"{name} is trained from scratch; pretrained weights apply to timm models only")
         return BASELINES[name](num_classes=num_classes, in_chans=in_chans)
     if not timm.is_model(name):
-        raise ValueError(f"unknown audio model {name!r}: neither a podium baseline {sorted(BASELINES)} nor a "
-                         "timm model (see timm.list_models())")
+        raise ValueError(
+            f"unknown audio model {name!r}: neither a podium baseline {sorted(BASELINES)} nor a "
+            "timm model (see timm.list_models())"
+        )
     overlay = {}
     if pretrained:
         overlay = {"url": pretrained} if pretrained.startswith(("http://", "https://")) else {"file": pretrained}
-    return timm.create_model(name, pretrained=bool(pretrained), num_classes=num_classes, in_chans=in_chans,
-                             pretrained_cfg_overlay=overlay or None)
+    return timm.create_model(
+        name,
+        pretrained=bool(pretrained),
+        num_classes=num_classes,
+        in_chans=in_chans,
+        pretrained_cfg_overlay=overlay or None,
+    )
 
 
 class AudioClassifier(nn.Module):

@@ -50,8 +50,13 @@ def tta_views(shifts: list[float], polarity: bool, sample_rate: int) -> list[tup
 
 
 @torch.no_grad()
-def predict_proba(model: torch.nn.Module, loader: DataLoader, device: torch.device, views: list[tuple[int, int]],
-                  progress: Callable[[int], None] | None = None) -> np.ndarray:
+def predict_proba(
+    model: torch.nn.Module,
+    loader: DataLoader,
+    device: torch.device,
+    views: list[tuple[int, int]],
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
     """(N, classes) softmax probabilities in loader order, averaged over `views` (see `tta_views`); bf16
     autocast on CUDA."""
     model.eval().to(device)

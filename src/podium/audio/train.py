@@ -29,8 +29,14 @@ from podium.errors import PredictionError
 from podium.settings import AudioFeatureConfig, AudioTrainConfig
 
 
-def build_model(features: AudioFeatureConfig, network: str, num_classes: int, sample_rate: int,
-                pretrained: str = "", seed: int | None = None) -> AudioClassifier:
+def build_model(
+    features: AudioFeatureConfig,
+    network: str,
+    num_classes: int,
+    sample_rate: int,
+    pretrained: str = "",
+    seed: int | None = None,
+) -> AudioClassifier:
     """Features + network; with `seed`, the network's initial weights are reproducible."""
     if seed is not None:
         torch.manual_seed(seed)
@@ -41,8 +47,9 @@ def build_model(features: AudioFeatureConfig, network: str, num_classes: int, sa
 # params' train_audio.optimizer -> the torch optimizer it names, built for a model's parameters
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "adamw": lambda params, cfg: torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
-    "sgd": lambda params, cfg: torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, nesterov=True,
-                                               weight_decay=cfg.weight_decay),
+    "sgd": lambda params, cfg: torch.optim.SGD(
+        params, lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay
+    ),
 }
 
 
@@ -52,8 +59,9 @@ def _onecycle(optimizer, cfg: AudioTrainConfig, steps_per_epoch: int):
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     # torch divides by the warm-up's length in steps, pct_start * total - 1: keep it >= 0.5 (5 steps at
     # pct_start 0.2 would make it 0: ZeroDivisionError)
-    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total,
-                                               pct_start=max(0.2, 1.5 / total))
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=cfg.lr, total_steps=total, pct_start=max(0.2, 1.5 / total)
+    )
 
 
 # params' train_audio.schedule -> (optimizer, cfg, steps per epoch) -> LR scheduler. onecycle and cosine step
@@ -62,9 +70,11 @@ def _onecycle(optimizer, cfg: AudioTrainConfig, steps_per_epoch: int):
 SCHEDULES: dict[str, Callable] = {
     "onecycle": _onecycle,
     "cosine": lambda optimizer, cfg, steps: torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=cfg.epochs * steps),
+        optimizer, T_max=cfg.epochs * steps
+    ),
     "plateau": lambda optimizer, cfg, steps: torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="max", factor=0.5, patience=max(1, cfg.patience // 3)),
+        optimizer, mode="max", factor=0.5, patience=max(1, cfg.patience // 3)
+    ),
 }
 
 
@@ -77,10 +87,18 @@ class TrainResult:
     history: list[dict[str, float]]
 
 
-def train_fold(model: AudioClassifier, train_set: ClipDataset, val_set: ClipDataset, cfg: AudioTrainConfig, *,
-               sample_rate: int, seed: int, device: torch.device,
-               log_epoch: Callable[[dict[str, float]], None] | None = None,
-               progress: Callable[[int], Any] | None = None) -> TrainResult:
+def train_fold(
+    model: AudioClassifier,
+    train_set: ClipDataset,
+    val_set: ClipDataset,
+    cfg: AudioTrainConfig,
+    *,
+    sample_rate: int,
+    seed: int,
+    device: torch.device,
+    log_epoch: Callable[[dict[str, float]], None] | None = None,
+    progress: Callable[[int], Any] | None = None,
+) -> TrainResult:
     """Train `model` on `train_set`, keep the weights with the best accuracy on `val_set` (scored each epoch by
     the one inference path, `podium.audio.predict.predict_proba`, without TTA). Every random draw (shuffling,
     augmentation, mixup, dropout) follows `seed`. `progress(total steps)` returns a bar (update(n), close())."""
@@ -91,20 +109,30 @@ def train_fold(model: AudioClassifier, train_set: ClipDataset, val_set: ClipData
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     sampler = DistributedSampler(train_set, shuffle=True, seed=seed) if distributed else None
     loader_generator = torch.Generator().manual_seed(seed)
-    train_loader = DataLoader(train_set, cfg.batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
-                              num_workers=cfg.num_workers, generator=loader_generator)
+    train_loader = DataLoader(
+        train_set,
+        cfg.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        drop_last=True,
+        num_workers=cfg.num_workers,
+        generator=loader_generator,
+    )
     val_loader = clip_loader(val_set, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
     if len(train_loader) == 0:
-        raise ValueError(f"the training fold has {len(train_set)} clips, fewer than one batch of "
-                         f"{cfg.batch_size}: lower train_audio.batch_size")
+        raise ValueError(
+            f"the training fold has {len(train_set)} clips, fewer than one batch of "
+            f"{cfg.batch_size}: lower train_audio.batch_size"
+        )
     optimizer = OPTIMIZERS[cfg.optimizer](net.parameters(), cfg)
     scheduler = SCHEDULES[cfg.schedule](optimizer, cfg, len(train_loader))
     max_shift = int(cfg.time_shift * sample_rate)
     targets = torch.tensor(val_set.targets)
 
     def spec_aug(spec: torch.Tensor) -> torch.Tensor:
-        return augment.spec_augment(spec, cfg.spec_time_masks, cfg.spec_time_width, cfg.spec_freq_masks,
-                                    cfg.spec_freq_width, generator)
+        return augment.spec_augment(
+            spec, cfg.spec_time_masks, cfg.spec_time_width, cfg.spec_freq_masks, cfg.spec_freq_width, generator
+        )
 
     best_acc, best_epoch, best_state, best_proba, history = -1.0, -1, None, None, []
     bar = progress(cfg.epochs * len(train_loader)) if progress else None
@@ -119,8 +147,9 @@ def train_fold(model: AudioClassifier, train_set: ClipDataset, val_set: ClipData
             wave, partner, lam = augment.mixup(wave, cfg.mixup_alpha, generator)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 logits = net(wave, augment=spec_aug).float()
-            loss = lam * F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing) + (1 - lam) * \
-                F.cross_entropy(logits, target[partner], label_smoothing=cfg.label_smoothing)
+            loss = lam * F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing) + (
+                1 - lam
+            ) * F.cross_entropy(logits, target[partner], label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -135,8 +164,13 @@ def train_fold(model: AudioClassifier, train_set: ClipDataset, val_set: ClipData
         acc = float((proba.argmax(1) == targets.numpy()).mean())
         if cfg.schedule == "plateau":
             scheduler.step(acc)
-        row = {"epoch": epoch, "train_loss": total / seen, "val_loss": val_loss, "val_accuracy": acc,
-               "lr": optimizer.param_groups[0]["lr"]}
+        row = {
+            "epoch": epoch,
+            "train_loss": total / seen,
+            "val_loss": val_loss,
+            "val_accuracy": acc,
+            "lr": optimizer.param_groups[0]["lr"],
+        }
         history.append(row)
         if log_epoch:
             log_epoch(row)
@@ -150,9 +184,9 @@ def train_fold(model: AudioClassifier, train_set: ClipDataset, val_set: ClipData
     return TrainResult(best_state, best_proba, best_epoch, len(history), history)
 
 
-
-def fold_datasets(table, fold: int, *, clips: Path, classes: list[str], sample_rate: int, length: int, clones,
-                  clone_clips: Path) -> tuple[ClipDataset, ClipDataset]:
+def fold_datasets(
+    table, fold: int, *, clips: Path, classes: list[str], sample_rate: int, length: int, clones, clone_clips: Path
+) -> tuple[ClipDataset, ClipDataset]:
     """(train, validation) datasets for `fold` from a folds table (fname, label, fold): validation is the
     fold's clips, training every other clip, train-only ones (fold -1) included, plus the augment stage's
     `clones` (a table with the same columns and `parent`, files in `clone_clips`) whose parent trains here."""
@@ -169,8 +203,10 @@ def fold_datasets(table, fold: int, *, clips: Path, classes: list[str], sample_r
     if unknown := sorted(set(labels) - set(index)):
         raise ValueError(f"clone labels {unknown} are not in the class list {classes}; rerun the augment stage")
     val = table[table.fold == fold]
-    return (ClipDataset(paths, [index[c] for c in labels], sample_rate, length),
-            ClipDataset([clips / f for f in val.fname], [index[c] for c in val.label], sample_rate, length))
+    return (
+        ClipDataset(paths, [index[c] for c in labels], sample_rate, length),
+        ClipDataset([clips / f for f in val.fname], [index[c] for c in val.label], sample_rate, length),
+    )
 
 
 def save_checkpoint(path: Path, model: AudioClassifier, meta: dict) -> None:
@@ -190,12 +226,19 @@ def load_checkpoint(path: Path, device: torch.device, model: str, fold: int) -> 
         raise PredictionError(f"{path}: not a podium audio checkpoint ({e}); rerun train_audio@{model}-{fold}") from e
     missing = {"state_dict", "classes", "network", "features", "sample_rate", "fold"} - set(checkpoint)
     if missing:
-        raise PredictionError(f"{path}: not a podium audio checkpoint (missing {sorted(missing)}); rerun "
-                              f"train_audio@{model}-{fold}")
+        raise PredictionError(
+            f"{path}: not a podium audio checkpoint (missing {sorted(missing)}); rerun train_audio@{model}-{fold}"
+        )
     if (checkpoint["network"], checkpoint["fold"]) != (model, fold):
-        raise PredictionError(f"{path}: holds {checkpoint['network']} fold {checkpoint['fold']}, not {model} fold "
-                              f"{fold}; rerun train_audio@{model}-{fold}")
-    model = build_model(AudioFeatureConfig(**checkpoint["features"]), checkpoint["network"],
-                        len(checkpoint["classes"]), checkpoint["sample_rate"])
+        raise PredictionError(
+            f"{path}: holds {checkpoint['network']} fold {checkpoint['fold']}, not {model} fold "
+            f"{fold}; rerun train_audio@{model}-{fold}"
+        )
+    model = build_model(
+        AudioFeatureConfig(**checkpoint["features"]),
+        checkpoint["network"],
+        len(checkpoint["classes"]),
+        checkpoint["sample_rate"],
+    )
     model.load_state_dict(checkpoint.pop("state_dict"))
     return model.to(device).eval(), checkpoint

@@ -87,6 +87,7 @@ class _Cloner:
 @dataclass
 class CloneResult:
     """What one parent produced: the clone records written and the clones that failed."""
+
     clones: list[dict] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
     rescaled: int = 0
@@ -129,15 +130,28 @@ class ImageCloner(_Cloner):
                 if not cv2.imwrite(str(self.out / name), cv2.cvtColor(out["image"], cv2.COLOR_RGB2BGR), params):
                     raise AugmentError(f"{self.out / name}: cannot write the clone (disk full or bad suffix?)")
                 height, width = out["image"].shape[:2]
-                result.clones.append({
-                    **{key: v for key, v in job.items() if key not in ("boxes", "category_ids")},
-                    "file_name": name, "width": width, "height": height, "parent": job["file_name"],
-                    "policy": which, "boxes": [[round(float(v), 2) for v in box] for box in out["bboxes"]],
-                    "category_ids": [int(c) for c in out["labels"]]})
+                result.clones.append(
+                    {
+                        **{key: v for key, v in job.items() if key not in ("boxes", "category_ids")},
+                        "file_name": name,
+                        "width": width,
+                        "height": height,
+                        "parent": job["file_name"],
+                        "policy": which,
+                        "boxes": [[round(float(v), 2) for v in box] for box in out["bboxes"]],
+                        "category_ids": [int(c) for c in out["labels"]],
+                    }
+                )
                 break
             else:
-                result.failures.append({"parent": job["file_name"], "clone": k, "policy": which,
-                                        "reason": f"all boxes lost in {self.retries + 1} draws"})
+                result.failures.append(
+                    {
+                        "parent": job["file_name"],
+                        "clone": k,
+                        "policy": which,
+                        "reason": f"all boxes lost in {self.retries + 1} draws",
+                    }
+                )
         return result
 
 
@@ -145,8 +159,7 @@ class AudioCloner(_Cloner):
     """Clones one clip (a picklable callable). A job is the parent's row (fname, label, source, group, fold);
     each clone row has the same keys plus `parent` and `policy`. Clips: mono float32 at `sample_rate`."""
 
-    def __init__(self, cfg: AugmentConfig, *, seed: int, sample_rate: int, noise: Path | None, clips: Path,
-                 out: Path):
+    def __init__(self, cfg: AugmentConfig, *, seed: int, sample_rate: int, noise: Path | None, clips: Path, out: Path):
         """`cfg.audio_clones` clones of each clip under `clips`, written to `out`, drawn with `cfg.audio_ops`
         (`noise`: the background-noise clips' folder, None when there are none)."""
         self.ops, self.clones, self.strong_fraction = cfg.audio_ops, cfg.audio_clones, cfg.strong_fraction
@@ -184,8 +197,14 @@ class AudioCloner(_Cloner):
                 result.clones.append({**job, "fname": name, "parent": job["fname"], "policy": which})
                 break
             else:
-                result.failures.append({"parent": job["fname"], "clone": k, "policy": which,
-                                        "reason": f"{reason} in {self.retries + 1} draws"})
+                result.failures.append(
+                    {
+                        "parent": job["fname"],
+                        "clone": k,
+                        "policy": which,
+                        "reason": f"{reason} in {self.retries + 1} draws",
+                    }
+                )
         return result
 
 
@@ -223,8 +242,14 @@ def detection_jobs(coco: dict, fold_of: dict[str, int]) -> list[dict]:
         if img["file_name"] not in fold_of:
             raise AugmentError(f"{img['file_name']} has no fold in the folds table; rerun split_folds")
         anns = boxes[img["id"]]
-        jobs.append({**{k: v for k, v in img.items() if k != "id"}, "fold": int(fold_of[img["file_name"]]),
-                     "boxes": [a["bbox"] for a in anns], "category_ids": [a["category_id"] for a in anns]})
+        jobs.append(
+            {
+                **{k: v for k, v in img.items() if k != "id"},
+                "fold": int(fold_of[img["file_name"]]),
+                "boxes": [a["bbox"] for a in anns],
+                "category_ids": [a["category_id"] for a in anns],
+            }
+        )
     return jobs
 
 
@@ -234,7 +259,14 @@ def clones_to_coco(clones: list[dict], categories: list[dict]) -> dict:
     for i, rec in enumerate(clones, start=1):
         images.append({"id": i, **{k: v for k, v in rec.items() if k not in ("boxes", "category_ids")}})
         for box, cat in zip(rec["boxes"], rec["category_ids"], strict=True):
-            annotations.append({"id": len(annotations) + 1, "image_id": i, "category_id": cat, "bbox": box,
-                                "area": round(box[2] * box[3], 2), "iscrowd": 0})
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": i,
+                    "category_id": cat,
+                    "bbox": box,
+                    "area": round(box[2] * box[3], 2),
+                    "iscrowd": 0,
+                }
+            )
     return {"images": images, "annotations": annotations, "categories": categories}
-

@@ -33,30 +33,59 @@ def _unit(s: float) -> float:
 # Image ops: strength -> albumentations config dicts (applied with probability p by the caller).
 IMAGE_OPS: dict[str, Callable[[float], dict]] = {
     # streaks: longer, more slanted, darker as strength grows
-    "rain": lambda s: dict(type="RandomRain", slant_range=(-5 - 15 * s, 5 + 15 * s), drop_length=int(6 + 14 * s),
-                           drop_width=1, drop_color=(200, 200, 200), blur_value=3,
-                           brightness_coefficient=0.95 - 0.25 * s, rain_type="default"),
-    "hsv": lambda s: dict(type="HueSaturationValue", hue_shift_limit=5 + 25 * s, sat_shift_limit=10 + 40 * s,
-                          val_shift_limit=10 + 30 * s),
+    "rain": lambda s: dict(
+        type="RandomRain",
+        slant_range=(-5 - 15 * s, 5 + 15 * s),
+        drop_length=int(6 + 14 * s),
+        drop_width=1,
+        drop_color=(200, 200, 200),
+        blur_value=3,
+        brightness_coefficient=0.95 - 0.25 * s,
+        rain_type="default",
+    ),
+    "hsv": lambda s: dict(
+        type="HueSaturationValue", hue_shift_limit=5 + 25 * s, sat_shift_limit=10 + 40 * s, val_shift_limit=10 + 30 * s
+    ),
     "hflip": lambda s: dict(type="HorizontalFlip"),
     "vflip": lambda s: dict(type="VerticalFlip"),
     # scale change up to +-40%, shift up to 15% of the side
-    "scale_translate": lambda s: dict(type="Affine", scale=(1 - 0.4 * s, 1 + 0.4 * s),
-                                      translate_percent=(-0.15 * s, 0.15 * s), border_mode=cv2.BORDER_CONSTANT),
+    "scale_translate": lambda s: dict(
+        type="Affine",
+        scale=(1 - 0.4 * s, 1 + 0.4 * s),
+        translate_percent=(-0.15 * s, 0.15 * s),
+        border_mode=cv2.BORDER_CONSTANT,
+    ),
     # up to 5-30% cut from each border (the image gets smaller; training resizes anyway)
-    "crop": lambda s: dict(type="RandomCropFromBorders", crop_left=0.05 + 0.25 * s, crop_right=0.05 + 0.25 * s,
-                           crop_top=0.05 + 0.25 * s, crop_bottom=0.05 + 0.25 * s),
+    "crop": lambda s: dict(
+        type="RandomCropFromBorders",
+        crop_left=0.05 + 0.25 * s,
+        crop_right=0.05 + 0.25 * s,
+        crop_top=0.05 + 0.25 * s,
+        crop_bottom=0.05 + 0.25 * s,
+    ),
     "rotate": lambda s: dict(type="Rotate", limit=5 + 25 * s, border_mode=cv2.BORDER_CONSTANT),
-    "blur_sharpen": lambda s: dict(type="OneOf", transforms=[
-        dict(type="Blur", blur_limit=(3, _odd(3 + 6 * s))),
-        dict(type="Sharpen", alpha=(0.1, 0.2 + 0.5 * s))]),
-    "color_jitter": lambda s: dict(type="ColorJitter", brightness=0.1 + 0.3 * s, contrast=0.1 + 0.3 * s,
-                                   saturation=0.1 + 0.3 * s, hue=0.02 + 0.08 * s),
+    "blur_sharpen": lambda s: dict(
+        type="OneOf",
+        transforms=[
+            dict(type="Blur", blur_limit=(3, _odd(3 + 6 * s))),
+            dict(type="Sharpen", alpha=(0.1, 0.2 + 0.5 * s)),
+        ],
+    ),
+    "color_jitter": lambda s: dict(
+        type="ColorJitter",
+        brightness=0.1 + 0.3 * s,
+        contrast=0.1 + 0.3 * s,
+        saturation=0.1 + 0.3 * s,
+        hue=0.02 + 0.08 * s,
+    ),
     "posterize": lambda s: dict(type="Posterize", num_bits=(max(2, round(7 - 4 * s)), 7)),
     "equalize": lambda s: dict(type="Equalize"),
     # down- then up-sampling: blocks of up to 1 / (0.6 - 0.4 s) px
-    "pixelate": lambda s: dict(type="Downscale", scale_range=(0.6 - 0.4 * s, 0.8 - 0.3 * s),
-                               interpolation_pair={"downscale": cv2.INTER_AREA, "upscale": cv2.INTER_NEAREST}),
+    "pixelate": lambda s: dict(
+        type="Downscale",
+        scale_range=(0.6 - 0.4 * s, 0.8 - 0.3 * s),
+        interpolation_pair={"downscale": cv2.INTER_AREA, "upscale": cv2.INTER_NEAREST},
+    ),
     "jpeg": lambda s: dict(type="ImageCompression", quality_range=(max(5, round(80 - 70 * s)), 95)),
 }
 
@@ -86,8 +115,15 @@ def image_compose(ops: dict[str, tuple[float, float]], min_visibility: float, mi
     import albumentations as A
 
     transforms = [build_albumentation(image_op(name, s, p)) for name, (p, s) in ops.items()]
-    boxes = A.BboxParams(format="coco", label_fields=["labels"], min_visibility=min_visibility,
-                         min_width=min_size, min_height=min_size, clip=True, filter_invalid_bboxes=True)
+    boxes = A.BboxParams(
+        format="coco",
+        label_fields=["labels"],
+        min_visibility=min_visibility,
+        min_width=min_size,
+        min_height=min_size,
+        clip=True,
+        filter_invalid_bboxes=True,
+    )
     with warnings.catch_warnings():  # pixel-only policies: "Got processor for bboxes, but no transform..."
         warnings.filterwarnings("ignore", message="Got processor for bboxes")
         return A.Compose(transforms, bbox_params=boxes)
@@ -96,6 +132,7 @@ def image_compose(ops: dict[str, tuple[float, float]], min_visibility: float, mi
 def _echo(max_delay: float, max_decay: float):
     """One reflection: the clip delayed by 30 ms..`max_delay` s and scaled by 0.1..`max_decay`, added back.
     audiomentations has no echo; its `RoomSimulator` needs pyroomacoustics and room geometry."""
+
     def apply(samples: np.ndarray, sample_rate: int) -> np.ndarray:
         delay = int(np.random.uniform(0.03, max_delay) * sample_rate)
         decay = np.random.uniform(0.1, max_decay)
@@ -103,6 +140,7 @@ def _echo(max_delay: float, max_decay: float):
         if 0 < delay < len(samples):
             out[delay:] += decay * samples[:-delay]
         return out
+
     return apply
 
 
@@ -111,8 +149,10 @@ def _audio_ops(noise_dir: Path | None) -> dict[str, Callable[[float, float], obj
 
     def background(s: float, p: float):
         if noise_dir is None or not any(noise_dir.glob("*.wav")):
-            raise ValueError("audio op background_noise needs noise clips (<raw>/audio/noise/*.wav); "
-                             "add some or drop the op from augment.audio_ops")
+            raise ValueError(
+                "audio op background_noise needs noise clips (<raw>/audio/noise/*.wav); "
+                "add some or drop the op from augment.audio_ops"
+            )
         return M.AddBackgroundNoise(sounds_path=noise_dir, min_snr_db=25 - 22 * s, max_snr_db=30 - 15 * s, p=p)
 
     return {
@@ -121,19 +161,34 @@ def _audio_ops(noise_dir: Path | None) -> dict[str, Callable[[float, float], obj
         "background_noise": background,  # SNR 25-30 dB at strength 0, 3-15 dB at 1
         "echo": lambda s, p: M.Lambda(transform=_echo(0.06 + 0.19 * s, 0.3 + 0.5 * s), p=p),
         "gain": lambda s, p: M.Gain(min_gain_db=-3 - 9 * s, max_gain_db=3 + 9 * s, p=p),
-        "time_stretch": lambda s, p: M.TimeStretch(min_rate=1 - 0.05 - 0.2 * s, max_rate=1 + 0.05 + 0.2 * s,
-                                                   leave_length_unchanged=True, p=p),
+        "time_stretch": lambda s, p: M.TimeStretch(
+            min_rate=1 - 0.05 - 0.2 * s, max_rate=1 + 0.05 + 0.2 * s, leave_length_unchanged=True, p=p
+        ),
         "pitch_shift": lambda s, p: M.PitchShift(min_semitones=-0.5 - 2.5 * s, max_semitones=0.5 + 2.5 * s, p=p),
-        "band_pass": lambda s, p: M.BandPassFilter(min_center_freq=300.0, max_center_freq=3000.0,
-                                                   min_bandwidth_fraction=1.9 - 1.2 * s, max_bandwidth_fraction=1.99,
-                                                   p=p),
-        "time_shift": lambda s, p: M.Shift(min_shift=-0.05 - 0.15 * s, max_shift=0.05 + 0.15 * s,
-                                           shift_unit="fraction", rollover=False, p=p),
+        "band_pass": lambda s, p: M.BandPassFilter(
+            min_center_freq=300.0,
+            max_center_freq=3000.0,
+            min_bandwidth_fraction=1.9 - 1.2 * s,
+            max_bandwidth_fraction=1.99,
+            p=p,
+        ),
+        "time_shift": lambda s, p: M.Shift(
+            min_shift=-0.05 - 0.15 * s, max_shift=0.05 + 0.15 * s, shift_unit="fraction", rollover=False, p=p
+        ),
     }
 
 
-AUDIO_OP_NAMES = ("polarity", "gaussian_noise", "background_noise", "echo", "gain", "time_stretch",
-                  "pitch_shift", "band_pass", "time_shift")
+AUDIO_OP_NAMES = (
+    "polarity",
+    "gaussian_noise",
+    "background_noise",
+    "echo",
+    "gain",
+    "time_stretch",
+    "pitch_shift",
+    "band_pass",
+    "time_shift",
+)
 
 
 def audio_compose(ops: dict[str, tuple[float, float]], noise_dir: Path | None):

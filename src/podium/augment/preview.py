@@ -50,8 +50,7 @@ def _logmel(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return librosa.power_to_db(mel, ref=1.0, top_db=80)
 
 
-def audio_grid(rows: list[tuple[dict, list[dict]]], originals: Path, clones: Path, sample_rate: int,
-               out: Path) -> None:
+def audio_grid(rows: list[tuple[dict, list[dict]]], originals: Path, clones: Path, sample_rate: int, out: Path) -> None:
     """One row per (original row, its clone rows): log-mel spectrograms (64 mels, 10 ms hop), one colour scale."""
     cols = 1 + max((len(c) for _, c in rows), default=0)
     fig, axes = plt.subplots(len(rows), cols, figsize=(2.4 * cols, 1.8 * len(rows)), squeeze=False)
@@ -63,8 +62,14 @@ def audio_grid(rows: list[tuple[dict, list[dict]]], originals: Path, clones: Pat
             ax.axis("off")
             if c < len(panels):
                 path, title = panels[c]
-                ax.imshow(_logmel(read_clip(path, sample_rate), sample_rate), origin="lower", aspect="auto",
-                          vmin=-80, vmax=0, cmap="magma")
+                ax.imshow(
+                    _logmel(read_clip(path, sample_rate), sample_rate),
+                    origin="lower",
+                    aspect="auto",
+                    vmin=-80,
+                    vmax=0,
+                    cmap="magma",
+                )
                 ax.set_title(title, fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=80, metadata=METADATA)

@@ -30,31 +30,53 @@ class DownloadError(PodiumError, RuntimeError):
     """The data could not be fetched or unpacked; the message says what to fix."""
 
 
-def write_synthetic(out: Path, *, seed: int, sample_rate: int, clip_seconds: float,
-                    detection_train_images: int, detection_test_images: int, image_size: int,
-                    max_objects: int, empty_fraction: float, audio_train_per_word: int,
-                    audio_test_per_word: int, unseen_voice_fraction: float, noise_clips: int) -> None:
+def write_synthetic(
+    out: Path,
+    *,
+    seed: int,
+    sample_rate: int,
+    clip_seconds: float,
+    detection_train_images: int,
+    detection_test_images: int,
+    image_size: int,
+    max_objects: int,
+    empty_fraction: float,
+    audio_train_per_word: int,
+    audio_test_per_word: int,
+    unseen_voice_fraction: float,
+    noise_clips: int,
+) -> None:
     """Generate the embedded competition into `out` (canonical layout), deterministically from `seed`."""
     det_rng, audio_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     det = out / "detection"
-    train = synthetic_detection.generate_train_images(det_rng, detection_train_images, image_size,
-                                                      max_objects, empty_fraction)
-    test = synthetic_detection.generate_test_images(det_rng, detection_test_images, image_size,
-                                                    max_objects, empty_fraction)
+    train = synthetic_detection.generate_train_images(
+        det_rng, detection_train_images, image_size, max_objects, empty_fraction
+    )
+    test = synthetic_detection.generate_test_images(
+        det_rng, detection_test_images, image_size, max_objects, empty_fraction
+    )
     train_names = synthetic_detection.write_images(train, det / "train/images", "train")
     test_names = synthetic_detection.write_images(test, det / "test/images", "test")
     write_json(det / "train/annotations.json", synthetic_detection.to_coco(train, train_names))
     write_json(det / "test_labels.json", synthetic_detection.to_coco(test, test_names))
-    _write_csv(det / "sample_submission.csv", ["image_id", "PredictionString"],
-               [(Path(n).stem, "") for n in test_names])
+    _write_csv(
+        det / "sample_submission.csv", ["image_id", "PredictionString"], [(Path(n).stem, "") for n in test_names]
+    )
 
     audio = out / "audio"
     words = len(synthetic_audio.WORDS)
-    with progress_bar(total=words * (audio_train_per_word + audio_test_per_word), desc="speaking clips",
-                      unit="clip") as bar:
+    with progress_bar(
+        total=words * (audio_train_per_word + audio_test_per_word), desc="speaking clips", unit="clip"
+    ) as bar:
         train_clips, test_clips = synthetic_audio.generate(
-            audio_rng, audio_train_per_word, audio_test_per_word, unseen_voice_fraction, sample_rate,
-            clip_seconds, progress=bar.update)
+            audio_rng,
+            audio_train_per_word,
+            audio_test_per_word,
+            unseen_voice_fraction,
+            sample_rate,
+            clip_seconds,
+            progress=bar.update,
+        )
     train_rows, test_rows = [], []
     for split, clips, rows in (("train", train_clips, train_rows), ("test", test_clips, test_rows)):
         (audio / split / "clips").mkdir(parents=True, exist_ok=True)
@@ -64,12 +86,14 @@ def write_synthetic(out: Path, *, seed: int, sample_rate: int, clip_seconds: flo
             rows.append((fname, clip.label, clip.speaker))
     _write_csv(audio / "train/labels.csv", ["fname", "label", "speaker"], train_rows)
     _write_csv(audio / "test_labels.csv", ["fname", "label", "speaker"], test_rows)
-    _write_csv(audio / "sample_submission.csv", ["fname", "label"],
-               [(r[0], synthetic_audio.WORDS[0]) for r in test_rows])
+    _write_csv(
+        audio / "sample_submission.csv", ["fname", "label"], [(r[0], synthetic_audio.WORDS[0]) for r in test_rows]
+    )
     (audio / "noise").mkdir()
     babble = [c.audio for c in train_clips[::5]]
-    for name, clip in synthetic_audio.generate_noise_clips(audio_rng, noise_clips, sample_rate,
-                                                           babble_words=babble).items():
+    for name, clip in synthetic_audio.generate_noise_clips(
+        audio_rng, noise_clips, sample_rate, babble_words=babble
+    ).items():
         write_clip(audio / "noise" / name, clip, sample_rate)
 
 
@@ -81,13 +105,16 @@ def _write_csv(path: Path, header: list[str], rows: list[tuple]) -> None:
         writer.writerows(rows)
 
 
-def fetch_url(url: str, dest: Path, sha256: str, *, retries: int = 5, timeout: float = 60.0,
-              chunk_size: int = 1 << 20) -> Path:
+def fetch_url(
+    url: str, dest: Path, sha256: str, *, retries: int = 5, timeout: float = 60.0, chunk_size: int = 1 << 20
+) -> Path:
     """Download `url` to `dest`, resuming after dropped connections; `dest` appears only once its sha256
     matches. A partial download waits beside it as `<dest>.part` and is resumed by the next call."""
     if len(sha256) != 64:
-        raise DownloadError(f"download.sha256 must be the 64-hex-digit sha256 of {url}; compute it with "
-                            "`sha256sum <file>` on a trusted copy and put it in params.yaml")
+        raise DownloadError(
+            f"download.sha256 must be the 64-hex-digit sha256 of {url}; compute it with "
+            "`sha256sum <file>` on a trusted copy and put it in params.yaml"
+        )
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     last_error: Exception | None = None
@@ -100,8 +127,10 @@ def fetch_url(url: str, dest: Path, sha256: str, *, retries: int = 5, timeout: f
                     start = 0
                 length = response.headers.get("Content-Length")
                 total = start + int(length) if length else None
-                with open(part, "ab" if start else "wb") as f, progress_bar(
-                        total=total, initial=start, unit="B", unit_scale=True, desc=dest.name) as bar:
+                with (
+                    open(part, "ab" if start else "wb") as f,
+                    progress_bar(total=total, initial=start, unit="B", unit_scale=True, desc=dest.name) as bar,
+                ):
                     while chunk := response.read(chunk_size):
                         f.write(chunk)
                         bar.update(len(chunk))
@@ -117,13 +146,17 @@ def fetch_url(url: str, dest: Path, sha256: str, *, retries: int = 5, timeout: f
             print(f"download interrupted ({e!r}); resuming, attempt {attempt + 2} of {retries}")
             time.sleep(min(2**attempt, 30) * 0.1)
     else:
-        raise DownloadError(f"{url}: failed after {retries} attempts ({last_error!r}); the partial file "
-                            f"{part} is kept and the next run resumes it")
+        raise DownloadError(
+            f"{url}: failed after {retries} attempts ({last_error!r}); the partial file "
+            f"{part} is kept and the next run resumes it"
+        )
     digest = sha256_file(part)
     if digest != sha256.lower():
         part.unlink()
-        raise DownloadError(f"{url}: sha256 {digest} does not match download.sha256 {sha256} in params.yaml; "
-                            "the file was deleted. Fix the URL or the checksum")
+        raise DownloadError(
+            f"{url}: sha256 {digest} does not match download.sha256 {sha256} in params.yaml; "
+            "the file was deleted. Fix the URL or the checksum"
+        )
     part.replace(dest)
     return dest
 
@@ -135,8 +168,9 @@ def extract_archive(archive: Path, dest: Path) -> None:
             with zipfile.ZipFile(archive) as zf:
                 bad = zf.testzip()
                 if bad is not None:
-                    raise DownloadError(f"{archive}: member {bad!r} is corrupt (CRC mismatch); download "
-                                        "or rebuild the archive")
+                    raise DownloadError(
+                        f"{archive}: member {bad!r} is corrupt (CRC mismatch); download or rebuild the archive"
+                    )
                 for name in zf.namelist():
                     if Path(name).is_absolute() or ".." in Path(name).parts:
                         raise DownloadError(f"{archive}: member {name!r} would be written outside {dest}")
@@ -189,17 +223,21 @@ def kaggle_download(competition: str, out: Path, environ: Mapping[str, str], hom
     has_env = environ.get("KAGGLE_USERNAME") and environ.get("KAGGLE_KEY")
     config = Path(environ.get("KAGGLE_CONFIG_DIR", home / ".kaggle")) / "kaggle.json"
     if not has_env and not config.is_file():
-        raise DownloadError(f"no Kaggle credentials: put your API token in {config} (chmod 600) or set "
-                            "KAGGLE_USERNAME and KAGGLE_KEY; see https://www.kaggle.com/docs/api")
+        raise DownloadError(
+            f"no Kaggle credentials: put your API token in {config} (chmod 600) or set "
+            "KAGGLE_USERNAME and KAGGLE_KEY; see https://www.kaggle.com/docs/api"
+        )
     exe = shutil.which("kaggle")
     if exe is None:
         raise DownloadError("the `kaggle` CLI is not installed; run `make setup`")
     out.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([exe, "competitions", "download", "-c", competition, "-p", str(out)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [exe, "competitions", "download", "-c", competition, "-p", str(out)], capture_output=True, text=True
+    )
     if result.returncode != 0:
-        raise DownloadError(f"kaggle competitions download -c {competition} failed: "
-                            f"{(result.stderr or result.stdout).strip()}")
+        raise DownloadError(
+            f"kaggle competitions download -c {competition} failed: {(result.stderr or result.stdout).strip()}"
+        )
     zips = sorted(out.glob("*.zip"))
     if not zips:
         raise DownloadError(f"kaggle downloaded no zip into {out}: {result.stdout.strip()}")
@@ -212,11 +250,11 @@ def summarize(out: Path, source: str) -> dict:
     for task, pattern in (("detection", "*/images/*"), ("audio", "*/clips/*")):
         if (out / task).is_dir():
             files = list((out / task).glob(pattern))
-            summary[task] = {split: sum(1 for f in files if f.parent.parent.name == split)
-                             for split in ("train", "test")}
+            summary[task] = {
+                split: sum(1 for f in files if f.parent.parent.name == split) for split in ("train", "test")
+            }
     return summary
 
 
 def write_manifest(out: Path, source: str, params: dict) -> None:
     write_json(out / "manifest.json", {**summarize(out, source), "params": params})
-

@@ -53,8 +53,13 @@ class MergeReport:
 
 # ---- detection readers: each yields DetectionSample (labels already mapped) or BadSample -----------------
 
-def read_coco(annotations: Path, images: Path, source: str, classes: dict[str, str] | None,
-              ) -> Iterable[DetectionSample | BadSample]:
+
+def read_coco(
+    annotations: Path,
+    images: Path,
+    source: str,
+    classes: dict[str, str] | None,
+) -> Iterable[DetectionSample | BadSample]:
     coco = read_json(annotations)
     names = {c["id"]: c["name"] for c in coco.get("categories", [])}
     by_image: dict[int, list[dict]] = {}
@@ -70,15 +75,29 @@ def read_coco(annotations: Path, images: Path, source: str, classes: dict[str, s
             boxes.append([float(v) for v in ann["bbox"]])
             labels.append(mapped)
         if unknown:
-            yield BadSample(source, img["file_name"], f"unknown class(es) {sorted(set(unknown))}; map them "
-                            f"in merge_external.detection_sources[{source}].classes")
+            yield BadSample(
+                source,
+                img["file_name"],
+                f"unknown class(es) {sorted(set(unknown))}; map them "
+                f"in merge_external.detection_sources[{source}].classes",
+            )
             continue
-        yield DetectionSample(images / img["file_name"], boxes, labels, source,
-                              str(img.get("group", img["file_name"])), (img["width"], img["height"]))
+        yield DetectionSample(
+            images / img["file_name"],
+            boxes,
+            labels,
+            source,
+            str(img.get("group", img["file_name"])),
+            (img["width"], img["height"]),
+        )
 
 
-def read_box_csv(csv_path: Path, images: Path, source: str, classes: dict[str, str],
-                 ) -> Iterable[DetectionSample | BadSample]:
+def read_box_csv(
+    csv_path: Path,
+    images: Path,
+    source: str,
+    classes: dict[str, str],
+) -> Iterable[DetectionSample | BadSample]:
     """Global Wheat style: `image_id,width,height,bbox[,class][,source]` with bbox "[x, y, w, h]" pixels.
     Without a class column every box takes the class mapped from "*". Images in the folder without rows
     are images without objects."""
@@ -112,8 +131,12 @@ def read_box_csv(csv_path: Path, images: Path, source: str, classes: dict[str, s
         yield DetectionSample(files[image_id], boxes, labels, source, group or image_id, size)
 
 
-def read_yolo(labels_dir: Path, images: Path, source: str, classes: dict[str, str],
-              ) -> Iterable[DetectionSample | BadSample]:
+def read_yolo(
+    labels_dir: Path,
+    images: Path,
+    source: str,
+    classes: dict[str, str],
+) -> Iterable[DetectionSample | BadSample]:
     """YOLO txt: one `<labels>/<stem>.txt` per image, lines `class cx cy w h` normalised to [0, 1];
     `classes` maps the class index (as a string) to a class name. No txt means no objects."""
     for image in sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
@@ -143,7 +166,10 @@ def read_yolo(labels_dir: Path, images: Path, source: str, classes: dict[str, st
 
 
 DETECTION_READERS: dict[str, Callable[..., Iterable[DetectionSample | BadSample]]] = {
-    "coco": read_coco, "csv": read_box_csv, "yolo": read_yolo}
+    "coco": read_coco,
+    "csv": read_box_csv,
+    "yolo": read_yolo,
+}
 
 
 def check_detection_sample(sample: DetectionSample) -> tuple[str | None, tuple[int, int] | None]:
@@ -162,9 +188,13 @@ def check_detection_sample(sample: DetectionSample) -> tuple[str | None, tuple[i
     return None, (w, h)
 
 
-def merge_detection(competition: Iterable[DetectionSample | BadSample],
-                    externals: Iterable[DetectionSample | BadSample], class_names: list[str], out: Path,
-                    progress: Callable[[Iterable], Iterable] = iter) -> tuple[dict, MergeReport]:
+def merge_detection(
+    competition: Iterable[DetectionSample | BadSample],
+    externals: Iterable[DetectionSample | BadSample],
+    class_names: list[str],
+    out: Path,
+    progress: Callable[[Iterable], Iterable] = iter,
+) -> tuple[dict, MergeReport]:
     """Link every good, unique image into `out/images` and return (COCO dict, report). Competition images
     keep their file names; external ones are prefixed `<source>__`. Duplicates: first one wins."""
     report = MergeReport()
@@ -187,12 +217,28 @@ def merge_detection(competition: Iterable[DetectionSample | BadSample],
         seen[digest] = name
         link_or_copy(sample.path, out / "images" / name)
         image_id = len(images) + 1
-        images.append({"id": image_id, "file_name": name, "width": size[0], "height": size[1],
-                       "source": sample.source, "group": f"{sample.source}:{sample.group}",
-                       "orig_file": str(sample.path)})
+        images.append(
+            {
+                "id": image_id,
+                "file_name": name,
+                "width": size[0],
+                "height": size[1],
+                "source": sample.source,
+                "group": f"{sample.source}:{sample.group}",
+                "orig_file": str(sample.path),
+            }
+        )
         for box, label in zip(sample.boxes, sample.labels, strict=True):
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": cat_id[label],
-                                "bbox": box, "area": box[2] * box[3], "iscrowd": 0})
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": cat_id[label],
+                    "bbox": box,
+                    "area": box[2] * box[3],
+                    "iscrowd": 0,
+                }
+            )
         report.kept[sample.source] = report.kept.get(sample.source, 0) + 1
     categories = [{"id": i, "name": n} for n, i in cat_id.items()]
     return {"images": images, "annotations": annotations, "categories": categories}, report
@@ -205,6 +251,7 @@ def _chain(*iterables: Iterable) -> Iterable:
 
 # ---- audio ----------------------------------------------------------------------------------------------
 
+
 @dataclass
 class AudioSample:
     path: Path
@@ -213,8 +260,9 @@ class AudioSample:
     group: str  # speaker, when known
 
 
-def read_audio_csv(csv_path: Path, source: str, labels: dict[str, str] | None, path_column: str = "path",
-                   base: Path | None = None) -> Iterable[AudioSample]:
+def read_audio_csv(
+    csv_path: Path, source: str, labels: dict[str, str] | None, path_column: str = "path", base: Path | None = None
+) -> Iterable[AudioSample]:
     """`path,label[,speaker]` rows, paths relative to `base` (default: the CSV's folder). With `labels`,
     rows whose label is not mapped are skipped (e.g. Speech Commands' extra words)."""
     base = csv_path.parent if base is None else base
@@ -223,8 +271,7 @@ def read_audio_csv(csv_path: Path, source: str, labels: dict[str, str] | None, p
             label = row["label"] if labels is None else labels.get(row["label"])
             if label is None:
                 continue
-            yield AudioSample(base / row[path_column], label, source,
-                              row.get("speaker") or Path(row[path_column]).stem)
+            yield AudioSample(base / row[path_column], label, source, row.get("speaker") or Path(row[path_column]).stem)
 
 
 def read_audio_folders(root: Path, source: str, labels: dict[str, str]) -> Iterable[AudioSample]:
@@ -237,8 +284,9 @@ def read_audio_folders(root: Path, source: str, labels: dict[str, str]) -> Itera
             yield AudioSample(clip, label, source, clip.stem.split("_nohash_")[0])
 
 
-def merge_audio(samples: Iterable[AudioSample], sample_rate: int, out: Path,
-                progress: Callable[[Iterable], Iterable] = iter) -> tuple[list[dict], MergeReport]:
+def merge_audio(
+    samples: Iterable[AudioSample], sample_rate: int, out: Path, progress: Callable[[Iterable], Iterable] = iter
+) -> tuple[list[dict], MergeReport]:
     """Write every good, unique clip to `out/clips` as mono PCM at `sample_rate`; return (rows, report).
     Duplicates are found on the decoded, resampled audio, so the same clip in another container counts."""
     report = MergeReport()
@@ -252,15 +300,25 @@ def merge_audio(samples: Iterable[AudioSample], sample_rate: int, out: Path,
             continue
         pcm = np.round(audio * 32767).astype(np.int16)
         digest = hashlib.sha256(pcm.tobytes()).hexdigest()
-        name = sample.path.name if sample.source == COMPETITION else \
-            f"{sample.source}__{sample.path.parent.name}__{sample.path.stem}.wav"
+        name = (
+            sample.path.name
+            if sample.source == COMPETITION
+            else f"{sample.source}__{sample.path.parent.name}__{sample.path.stem}.wav"
+        )
         if digest in seen:
             report.duplicates.append({"source": sample.source, "file": str(sample.path), "same_as": seen[digest]})
             continue
         seen[digest] = name
         write_clip(out / "clips" / name, audio, sample_rate)
-        rows.append({"fname": name, "label": sample.label, "source": sample.source,
-                     "group": f"{sample.source}:{sample.group}", "orig_file": str(sample.path)})
+        rows.append(
+            {
+                "fname": name,
+                "label": sample.label,
+                "source": sample.source,
+                "group": f"{sample.source}:{sample.group}",
+                "orig_file": str(sample.path),
+            }
+        )
         report.kept[sample.source] = report.kept.get(sample.source, 0) + 1
     return rows, report
 

@@ -30,8 +30,7 @@ def detection_strata(labels_per_image: list[list[str]]) -> list[str]:
     return out
 
 
-def assign_folds(strata: list[str], groups: list[str], train_only: list[bool], n_folds: int,
-                 seed: int) -> np.ndarray:
+def assign_folds(strata: list[str], groups: list[str], train_only: list[bool], n_folds: int, seed: int) -> np.ndarray:
     """Fold index per sample (0..n_folds-1, or TRAIN_ONLY where `train_only`)."""
     if n_folds < 2:
         raise ValueError(f"need at least 2 folds, got {n_folds}")
@@ -39,8 +38,9 @@ def assign_folds(strata: list[str], groups: list[str], train_only: list[bool], n
     idx = np.array([i for i, t in enumerate(train_only) if not t], dtype=int)
     n_groups = len({groups[i] for i in idx})
     if n_groups < n_folds:
-        raise ValueError(f"only {n_groups} distinct groups for {n_folds} folds: use fewer split_folds.folds "
-                         "or add data")
+        raise ValueError(
+            f"only {n_groups} distinct groups for {n_folds} folds: use fewer split_folds.folds or add data"
+        )
     counts = Counter(strata[i] for i in idx)
     y = [strata[i] if counts[strata[i]] >= n_folds else "rare" for i in idx]
     splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)

@@ -44,8 +44,10 @@ def check_layout(root: str | Path) -> list[str]:
     root = Path(root)
     tasks = [task for task in REQUIRED if (root / task).is_dir()]
     if not tasks:
-        raise LayoutError(f"{root}: neither detection/ nor audio/ found; arrange the data as described "
-                          "in podium.data.layout (README: 'Data layout')")
+        raise LayoutError(
+            f"{root}: neither detection/ nor audio/ found; arrange the data as described "
+            "in podium.data.layout (README: 'Data layout')"
+        )
     for task in tasks:
         missing = [p for p in REQUIRED[task] if not (root / task / p).exists()]
         if missing:

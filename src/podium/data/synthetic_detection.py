@@ -72,8 +72,24 @@ def _shape_mask(name: str, size: int, cx: float, cy: float, r: float, angle: flo
         poly(np.stack([np.cos(t) * radius, np.sin(t) * radius], 1))
     elif name == "cross":
         a, b = 1.0, 0.33
-        poly(np.array([[-b, -a], [b, -a], [b, -b], [a, -b], [a, b], [b, b], [b, a], [-b, a], [-b, b],
-                       [-a, b], [-a, -b], [-b, -b]]))
+        poly(
+            np.array(
+                [
+                    [-b, -a],
+                    [b, -a],
+                    [b, -b],
+                    [a, -b],
+                    [a, b],
+                    [b, b],
+                    [b, a],
+                    [-b, a],
+                    [-b, b],
+                    [-a, b],
+                    [-a, -b],
+                    [-b, -b],
+                ]
+            )
+        )
     else:
         raise ValueError(f"unknown shape {name!r}; shapes are {list(CLASSES)}")
     return mask, area
@@ -104,8 +120,15 @@ def _scene(rng: np.random.Generator, size: int, max_objects: int, empty_fraction
     objects = []
     for _ in range(n):
         r = size * rng.uniform(0.05, 0.2)
-        objects.append((names[rng.integers(len(names))], rng.uniform(-0.1, 1.1) * size,
-                        rng.uniform(-0.1, 1.1) * size, r, rng.uniform(0, 2 * np.pi)))
+        objects.append(
+            (
+                names[rng.integers(len(names))],
+                rng.uniform(-0.1, 1.1) * size,
+                rng.uniform(-0.1, 1.1) * size,
+                r,
+                rng.uniform(0, 2 * np.pi),
+            )
+        )
     return objects
 
 
@@ -135,8 +158,9 @@ def render_scene(rng: np.random.Generator, size: int, objects: list[tuple], grou
     return SyntheticImage(image, np.array(boxes, np.float32).reshape(-1, 4), labels, group)
 
 
-def generate_train_images(rng: np.random.Generator, count: int, size: int, max_objects: int,
-                          empty_fraction: float) -> list[SyntheticImage]:
+def generate_train_images(
+    rng: np.random.Generator, count: int, size: int, max_objects: int, empty_fraction: float
+) -> list[SyntheticImage]:
     """`count` training images; some scenes come as 2-3 near-duplicate frames sharing a group id."""
     out: list[SyntheticImage] = []
     scene_id = 0
@@ -144,8 +168,10 @@ def generate_train_images(rng: np.random.Generator, count: int, size: int, max_o
         objects = _scene(rng, size, max_objects, empty_fraction)
         frames = int(rng.choice([1, 1, 2, 3]))
         for _ in range(min(frames, count - len(out))):
-            jitter = [(n, cx + rng.normal(0, 3), cy + rng.normal(0, 3), r * rng.uniform(0.95, 1.05), a)
-                      for n, cx, cy, r, a in objects]
+            jitter = [
+                (n, cx + rng.normal(0, 3), cy + rng.normal(0, 3), r * rng.uniform(0.95, 1.05), a)
+                for n, cx, cy, r, a in objects
+            ]
             out.append(render_scene(rng, size, jitter, group=f"scene{scene_id:05d}"))
         scene_id += 1
     return out
@@ -161,8 +187,14 @@ def corrupt_test_image(rng: np.random.Generator, image: np.ndarray) -> np.ndarra
         for _ in range(int(rng.integers(size // 2, size * 2))):
             x, y = rng.uniform(-size * 0.2, size * 1.2), rng.uniform(-size * 0.1, size)
             length = rng.uniform(0.04, 0.12) * size
-            cv2.line(streaks, (int(x), int(y)), (int(x + slant * length), int(y + length)),
-                     float(rng.uniform(0.4, 0.9)), 1, cv2.LINE_AA)
+            cv2.line(
+                streaks,
+                (int(x), int(y)),
+                (int(x + slant * length), int(y + length)),
+                float(rng.uniform(0.4, 0.9)),
+                1,
+                cv2.LINE_AA,
+            )
         out = cv2.blur(out * rng.uniform(0.7, 0.9), (3, 3))
         out = out * (1 - streaks[..., None]) + 220 * streaks[..., None]
     if rng.random() < 0.7:  # HSV shift
@@ -178,8 +210,9 @@ def corrupt_test_image(rng: np.random.Generator, image: np.ndarray) -> np.ndarra
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def generate_test_images(rng: np.random.Generator, count: int, size: int, max_objects: int,
-                         empty_fraction: float) -> list[SyntheticImage]:
+def generate_test_images(
+    rng: np.random.Generator, count: int, size: int, max_objects: int, empty_fraction: float
+) -> list[SyntheticImage]:
     out = []
     for i in range(count):
         img = render_scene(rng, size, _scene(rng, size, max_objects, empty_fraction), group=f"test{i:05d}")
@@ -194,12 +227,18 @@ def to_coco(images: list[SyntheticImage], file_names: list[str]) -> dict:
     coco_images, annotations = [], []
     for image_id, (img, file_name) in enumerate(zip(images, file_names, strict=True), start=1):
         h, w = img.image.shape[:2]
-        coco_images.append({"id": image_id, "file_name": file_name, "width": w, "height": h,
-                            "group": img.group})
+        coco_images.append({"id": image_id, "file_name": file_name, "width": w, "height": h, "group": img.group})
         for box, label in zip(img.boxes.tolist(), img.labels, strict=True):
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": cat_id[label],
-                                "bbox": [round(v, 2) for v in box], "area": round(box[2] * box[3], 2),
-                                "iscrowd": 0})
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": cat_id[label],
+                    "bbox": [round(v, 2) for v in box],
+                    "area": round(box[2] * box[3], 2),
+                    "iscrowd": 0,
+                }
+            )
     return {"images": coco_images, "annotations": annotations, "categories": categories}
 
 

@@ -46,8 +46,9 @@ def _walk(node: Any, fn) -> None:
             _walk(value, fn)
 
 
-def resize_model(model: ConfigDict, num_classes: int, depth: int, base_channels: int, neck_channels: int,
-                 frozen_stages: int) -> ConfigDict:
+def resize_model(
+    model: ConfigDict, num_classes: int, depth: int, base_channels: int, neck_channels: int, frozen_stages: int
+) -> ConfigDict:
     """mmdet's model config with a ResNet-`depth` backbone of `base_channels` stem width, an FPN of
     `neck_channels`, every head resized to match, `num_classes` classes, and no pretrained-weight download
     (`init_cfg` cleared: podium loads weights through `load_from`)."""
@@ -75,15 +76,16 @@ def resize_model(model: ConfigDict, num_classes: int, depth: int, base_channels:
     return model
 
 
-def _set_model_speed_knobs(model: ConfigDict, proposals: int, roi_samples: int, score_thr: float,
-                           max_per_img: int) -> None:
+def _set_model_speed_knobs(
+    model: ConfigDict, proposals: int, roi_samples: int, score_thr: float, max_per_img: int
+) -> None:
     """RPN proposals kept for the RoI heads, RoIs sampled per image for each R-CNN stage's loss, and the
     final score threshold / detections per image."""
     train_cfg, test_cfg = model.get("train_cfg") or {}, model.get("test_cfg") or {}
     if "rpn_proposal" in train_cfg:
         train_cfg.rpn_proposal.update(nms_pre=proposals * 2, max_per_img=proposals)
     rcnn = train_cfg.get("rcnn")
-    for stage in (rcnn if isinstance(rcnn, list) else [rcnn] if rcnn else []):
+    for stage in rcnn if isinstance(rcnn, list) else [rcnn] if rcnn else []:
         stage.sampler.num = roi_samples
     if "rpn" in test_cfg:
         test_cfg.rpn.update(nms_pre=proposals, max_per_img=proposals)
@@ -118,8 +120,14 @@ def test_pipeline(image_size: int, from_array: bool = False) -> list[dict]:
 
 def build_model(model_name: str, cfg, classes: list[str]) -> ConfigDict:
     """mmdet's `model_name` model config resized from `cfg` (a DetectorTrainConfig) for `classes`."""
-    model = resize_model(load_base_config(model_name).model, len(classes), cfg.backbone_depth, cfg.base_channels,
-                         cfg.neck_channels, cfg.frozen_stages)
+    model = resize_model(
+        load_base_config(model_name).model,
+        len(classes),
+        cfg.backbone_depth,
+        cfg.base_channels,
+        cfg.neck_channels,
+        cfg.frozen_stages,
+    )
     _set_model_speed_knobs(model, cfg.proposals, cfg.roi_samples, cfg.score_thr, cfg.max_per_img)
     return model
 
@@ -145,21 +153,49 @@ def _warmup(cfg) -> dict:
 def _step(cfg) -> list[dict]:
     """mmdet's 1x schedule, scaled: x0.1 at 2/3 and 11/12 of training, after the warm-up."""
     epochs = max(cfg.epochs, 1)
-    return [_warmup(cfg), dict(type="MultiStepLR", by_epoch=True, begin=0, end=epochs, gamma=0.1,
-                               milestones=[max(1, round(epochs * 2 / 3)), max(1, round(epochs * 11 / 12))])]
+    return [
+        _warmup(cfg),
+        dict(
+            type="MultiStepLR",
+            by_epoch=True,
+            begin=0,
+            end=epochs,
+            gamma=0.1,
+            milestones=[max(1, round(epochs * 2 / 3)), max(1, round(epochs * 11 / 12))],
+        ),
+    ]
 
 
 def _cosine(cfg) -> list[dict]:
     """Warm-up, then cosine to lr/1000 per iteration."""
     epochs = max(cfg.epochs, 1)
-    return [_warmup(cfg), dict(type="CosineAnnealingLR", by_epoch=True, begin=0, end=epochs, T_max=epochs,
-                               eta_min=cfg.lr * 1e-3, convert_to_iter_based=True)]
+    return [
+        _warmup(cfg),
+        dict(
+            type="CosineAnnealingLR",
+            by_epoch=True,
+            begin=0,
+            end=epochs,
+            T_max=epochs,
+            eta_min=cfg.lr * 1e-3,
+            convert_to_iter_based=True,
+        ),
+    ]
 
 
 def _onecycle(cfg) -> list[dict]:
     """One cycle per iteration: 25% rising to lr, then down to lr/1000/25 (no separate warm-up)."""
-    return [dict(type="OneCycleLR", eta_max=cfg.lr, total_steps=None, by_epoch=False, pct_start=0.25,
-                 final_div_factor=1e3, convert_to_iter_based=True)]
+    return [
+        dict(
+            type="OneCycleLR",
+            eta_max=cfg.lr,
+            total_steps=None,
+            by_epoch=False,
+            pct_start=0.25,
+            final_div_factor=1e3,
+            convert_to_iter_based=True,
+        )
+    ]
 
 
 # params' train_detector.schedule -> mmengine param_scheduler list. The audio schedules of the same names
@@ -167,8 +203,20 @@ def _onecycle(cfg) -> list[dict]:
 SCHEDULES: dict[str, Callable[[Any], list[dict]]] = {"step": _step, "cosine": _cosine, "onecycle": _onecycle}
 
 
-def build_train_config(model_name: str, cfg, *, classes: list[str], online: list[dict], train_ann: str, val_ann: str,
-                       work_dir: str, reports_dir: str, seed: int, use_cuda: bool, distributed: bool) -> Config:
+def build_train_config(
+    model_name: str,
+    cfg,
+    *,
+    classes: list[str],
+    online: list[dict],
+    train_ann: str,
+    val_ann: str,
+    work_dir: str,
+    reports_dir: str,
+    seed: int,
+    use_cuda: bool,
+    distributed: bool,
+) -> Config:
     """A runnable mmengine config: mmdet's `model_name` config resized from `cfg` (a DetectorTrainConfig),
     trained on COCO file `train_ann` (with the online augmentation steps `online`, see
     podium.detection.hooks.online_augment) and validated (COCO bbox mAP) on `val_ann` (image paths in `file_name`).
@@ -182,20 +230,31 @@ def build_train_config(model_name: str, cfg, *, classes: list[str], online: list
     metainfo = dict(classes=tuple(classes))
 
     def loader(ann: str, pipeline: list, shuffle: bool, batch_size: int, test_mode: bool) -> dict:
-        return dict(batch_size=batch_size, num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0,
-                    sampler=dict(type="DefaultSampler", shuffle=shuffle),
-                    dataset=dict(type="CocoDataset", data_root="", ann_file=ann, data_prefix=dict(img=""),
-                                 metainfo=metainfo, pipeline=pipeline, test_mode=test_mode,
-                                 filter_cfg=dict(filter_empty_gt=False, min_size=0)))
+        return dict(
+            batch_size=batch_size,
+            num_workers=cfg.num_workers,
+            persistent_workers=cfg.num_workers > 0,
+            sampler=dict(type="DefaultSampler", shuffle=shuffle),
+            dataset=dict(
+                type="CocoDataset",
+                data_root="",
+                ann_file=ann,
+                data_prefix=dict(img=""),
+                metainfo=metainfo,
+                pipeline=pipeline,
+                test_mode=test_mode,
+                filter_cfg=dict(filter_empty_gt=False, min_size=0),
+            ),
+        )
 
     evaluator = dict(type="QuietCocoMetric", ann_file=val_ann, metric="bbox", classwise=True, format_only=False)
-    hooks = [dict(type="EarlyStoppingHook", monitor="coco/bbox_mAP", rule="greater", patience=cfg.patience,
-                  min_delta=0.0)]
+    hooks = [
+        dict(type="EarlyStoppingHook", monitor="coco/bbox_mAP", rule="greater", patience=cfg.patience, min_delta=0.0)
+    ]
     if cfg.freeze_backbone_epochs > 0:
         hooks.append(dict(type="FreezeBackboneHook", epochs=cfg.freeze_backbone_epochs))
     if cfg.ema:
-        hooks.append(dict(type="EMAHook", ema_type="ExpMomentumEMA", momentum=0.0002, update_buffers=True,
-                          priority=49))
+        hooks.append(dict(type="EMAHook", ema_type="ExpMomentumEMA", momentum=0.0002, update_buffers=True, priority=49))
     config = dict(
         default_scope="mmdet",
         custom_imports=dict(imports=["podium.detection.hooks"], allow_failed_imports=False),  # for mmdet's tools
@@ -215,18 +274,37 @@ def build_train_config(model_name: str, cfg, *, classes: list[str], online: list
             timer=dict(type="IterTimerHook"),
             logger=dict(type="LoggerHook", interval=10),
             param_scheduler=dict(type="ParamSchedulerHook"),
-            checkpoint=dict(type="CheckpointHook", interval=1, max_keep_ckpts=1, save_best="coco/bbox_mAP",
-                            rule="greater", save_last=True),
+            checkpoint=dict(
+                type="CheckpointHook",
+                interval=1,
+                max_keep_ckpts=1,
+                save_best="coco/bbox_mAP",
+                rule="greater",
+                save_last=True,
+            ),
             sampler_seed=dict(type="DistSamplerSeedHook"),
-            visualization=dict(type="DetVisualizationHook", draw=False)),
+            visualization=dict(type="DetVisualizationHook", draw=False),
+        ),
         custom_hooks=hooks,
-        env_cfg=dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
-                     dist_cfg=dict(backend="nccl" if use_cuda else "gloo")),
+        env_cfg=dict(
+            cudnn_benchmark=False,
+            mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
+            dist_cfg=dict(backend="nccl" if use_cuda else "gloo"),
+        ),
         # DVCLive inside the stage's reports folder; artifact_suffix=() stops mmengine from `dvc add`-ing the
         # files it finds there on close (they are the stage's declared metrics and plots already).
-        visualizer=dict(type="DetLocalVisualizer", name="visualizer", vis_backends=[
-            dict(type="DVCLiveVisBackend", save_dir=reports_dir, artifact_suffix=(),
-                 init_kwargs=dict(save_dvc_exp=False, dvcyaml=False, report=None, cache_images=False))]),
+        visualizer=dict(
+            type="DetLocalVisualizer",
+            name="visualizer",
+            vis_backends=[
+                dict(
+                    type="DVCLiveVisBackend",
+                    save_dir=reports_dir,
+                    artifact_suffix=(),
+                    init_kwargs=dict(save_dvc_exp=False, dvcyaml=False, report=None, cache_images=False),
+                )
+            ],
+        ),
         log_processor=dict(type="LogProcessor", window_size=10, by_epoch=True),
         log_level="INFO",
         load_from=cfg.load_from or None,
@@ -236,8 +314,11 @@ def build_train_config(model_name: str, cfg, *, classes: list[str], online: list
     )
     if distributed:
         # mmengine pins DDP to cuda:LOCAL_RANK unless told otherwise: on CPU (gloo) there is no device id.
-        config["model_wrapper_cfg"] = dict(type="MMDistributedDataParallel", broadcast_buffers=False,
-                                           find_unused_parameters=cfg.freeze_backbone_epochs > 0)
+        config["model_wrapper_cfg"] = dict(
+            type="MMDistributedDataParallel",
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.freeze_backbone_epochs > 0,
+        )
         if not use_cuda:
             config["model_wrapper_cfg"]["device_ids"] = None
     return Config(config)

@@ -67,10 +67,22 @@ def online_augment(ops: dict, min_visibility: float) -> list[dict]:
     `min_visibility` of a box remains."""
     if not ops:
         return []
-    return [dict(type="SeededAlbu", transforms=[image_op(name, op.strength, op.p) for name, op in ops.items()],
-                 bbox_params=dict(type="BboxParams", format="pascal_voc", min_visibility=min_visibility, clip=True,
-                                  label_fields=["gt_bboxes_labels", "gt_ignore_flags"], filter_lost_elements=True),
-                 keymap=dict(img="image", gt_bboxes="bboxes"), skip_img_without_anno=False)]
+    return [
+        dict(
+            type="SeededAlbu",
+            transforms=[image_op(name, op.strength, op.p) for name, op in ops.items()],
+            bbox_params=dict(
+                type="BboxParams",
+                format="pascal_voc",
+                min_visibility=min_visibility,
+                clip=True,
+                label_fields=["gt_bboxes_labels", "gt_ignore_flags"],
+                filter_lost_elements=True,
+            ),
+            keymap=dict(img="image", gt_bboxes="bboxes"),
+            skip_img_without_anno=False,
+        )
+    ]
 
 
 @METRICS.register_module()

@@ -54,8 +54,14 @@ def from_det_data_sample(sample, file_name: str) -> ImagePredictions:
     boxes = inst.bboxes.detach().cpu().float().numpy().reshape(-1, 4)
     boxes[:, 0::2] = boxes[:, 0::2].clip(0, width)
     boxes[:, 1::2] = boxes[:, 1::2].clip(0, height)
-    return ImagePredictions(file_name, int(width), int(height), boxes, inst.scores.detach().cpu().numpy(),
-                            inst.labels.detach().cpu().numpy())
+    return ImagePredictions(
+        file_name,
+        int(width),
+        int(height),
+        boxes,
+        inst.scores.detach().cpu().numpy(),
+        inst.labels.detach().cpu().numpy(),
+    )
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -68,8 +74,14 @@ def read_image(path: Path) -> np.ndarray:
 
 
 @torch.no_grad()
-def predict_view(model: torch.nn.Module, paths: list[Path], view: str, size: int, batch_size: int,
-                 progress: Callable[[int], None] | None = None) -> list[ImagePredictions]:
+def predict_view(
+    model: torch.nn.Module,
+    paths: list[Path],
+    view: str,
+    size: int,
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> list[ImagePredictions]:
     """One view of every image at input size `size` px, boxes mapped back to original-image pixels."""
     from mmcv.transforms import Compose
     from mmengine.dataset import pseudo_collate
@@ -78,9 +90,11 @@ def predict_view(model: torch.nn.Module, paths: list[Path], view: str, size: int
     transform = VIEWS[view][0]
     out = []
     for start in range(0, len(paths), batch_size):
-        chunk = paths[start:start + batch_size]
-        batch = [pipeline(dict(img=transform(read_image(path)), img_id=start + i, img_path=str(path)))
-                 for i, path in enumerate(chunk)]
+        chunk = paths[start : start + batch_size]
+        batch = [
+            pipeline(dict(img=transform(read_image(path)), img_id=start + i, img_path=str(path)))
+            for i, path in enumerate(chunk)
+        ]
         samples = model.test_step(pseudo_collate(batch))
         out.extend(unflip(from_det_data_sample(s, Path(p).name), view) for s, p in zip(samples, chunk, strict=True))
         if progress:
@@ -88,18 +102,29 @@ def predict_view(model: torch.nn.Module, paths: list[Path], view: str, size: int
     return out
 
 
-def predict_views(model: torch.nn.Module, paths: list[Path], *, views: list[str], scales: list[float],
-                  image_size: int, batch_size: int, progress: Callable[[int], None] | None = None,
-                  ) -> list[list[ImagePredictions]]:
+def predict_views(
+    model: torch.nn.Module,
+    paths: list[Path],
+    *,
+    views: list[str],
+    scales: list[float],
+    image_size: int,
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> list[list[ImagePredictions]]:
     """One prediction set per (view, scale), in that order; `image_size` is the training input size (px)."""
     if unknown := sorted(set(views) - set(VIEWS)):
         raise ValueError(f"unknown TTA view(s) {unknown}; valid views are {list(VIEWS)}")
-    return [predict_view(model, paths, view, round(image_size * scale), batch_size, progress)
-            for view in views for scale in scales]
+    return [
+        predict_view(model, paths, view, round(image_size * scale), batch_size, progress)
+        for view in views
+        for scale in scales
+    ]
 
 
-def build_detector(model_cfg, device: str | torch.device, checkpoint: str | Path | None = None,
-                   state_dict: dict | None = None) -> torch.nn.Module:
+def build_detector(
+    model_cfg, device: str | torch.device, checkpoint: str | Path | None = None, state_dict: dict | None = None
+) -> torch.nn.Module:
     """The mmdet model `model_cfg` (a model config dict) in eval mode, with the weights of `state_dict`, or of
     `checkpoint` (an mmengine checkpoint this very run wrote, read by mmengine's loader), or as initialised."""
     from mmdet.registry import MODELS
@@ -132,8 +157,12 @@ def read_checkpoint(path: Path) -> dict:
     return checkpoint
 
 
-def load_detector(model_dir: Path, model: str, fold: int, device: str,
-                  ) -> tuple[torch.nn.Module, list[str], DetectorTrainConfig]:
+def load_detector(
+    model_dir: Path,
+    model: str,
+    fold: int,
+    device: str,
+) -> tuple[torch.nn.Module, list[str], DetectorTrainConfig]:
     """(model in eval mode, classes, the resolved training params) of a train_detector output folder, which must
     hold `model`'s fold `fold`. The architecture is rebuilt from `params.yaml` (parsed, never executed; the
     folder's config.py is for mmdet's own tools only), the weights come from `model.pth` (weights-only)."""
@@ -141,13 +170,16 @@ def load_detector(model_dir: Path, model: str, fold: int, device: str,
     saved = read_checkpoint(checkpoint)
     meta = saved["meta"]
     if (meta.get("model"), meta.get("fold")) != (model, fold):
-        raise PredictionError(f"{checkpoint}: holds model {meta.get('model')} fold {meta.get('fold')}, not {model} "
-                              f"fold {fold}; rerun train_detector@{model}-{fold}")
+        raise PredictionError(
+            f"{checkpoint}: holds model {meta.get('model')} fold {meta.get('fold')}, not {model} "
+            f"fold {fold}; rerun train_detector@{model}-{fold}"
+        )
     try:
         resolved = yaml.safe_load((model_dir / "params.yaml").read_text())["train_detector"]
     except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
-        raise PredictionError(f"{model_dir / 'params.yaml'}: unreadable ({e!r}); rerun train_detector@{model}-{fold}"
-                              ) from e
+        raise PredictionError(
+            f"{model_dir / 'params.yaml'}: unreadable ({e!r}); rerun train_detector@{model}-{fold}"
+        ) from e
     cfg = check_section(DetectorTrainConfig, resolved, str(model_dir / "params.yaml"))
     model_cfg = det_config.build_model(model, cfg, meta["classes"])
     return build_detector(model_cfg, device, state_dict=saved["state_dict"]), meta["classes"], cfg

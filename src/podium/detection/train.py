@@ -61,30 +61,40 @@ def add_clones(train: dict, clones: dict, fold: int) -> dict:
     `fold`) that this fold may train on: clones of the fold's validation images are left out, so validation
     never sees a copy of an image trained on. Clone image and annotation ids are renumbered after train's."""
     if [c["name"] for c in clones["categories"]] != [c["name"] for c in train["categories"]]:
-        raise DetectionTrainingError("the augmented clones' categories differ from the training data's; "
-                                     "rerun the augment stage")
+        raise DetectionTrainingError(
+            "the augmented clones' categories differ from the training data's; rerun the augment stage"
+        )
     keep = training_clones(clones["images"], fold)
     image_offset = max((img["id"] for img in train["images"]), default=0)
     ann_offset = max((a["id"] for a in train["annotations"]), default=0)
     kept = {img["id"] for img in keep}
     images = [{**img, "id": img["id"] + image_offset} for img in keep]
-    annotations = [{**a, "id": a["id"] + ann_offset, "image_id": a["image_id"] + image_offset}
-                   for a in clones["annotations"] if a["image_id"] in kept]
+    annotations = [
+        {**a, "id": a["id"] + ann_offset, "image_id": a["image_id"] + image_offset}
+        for a in clones["annotations"]
+        if a["image_id"] in kept
+    ]
     return {**train, "images": train["images"] + images, "annotations": train["annotations"] + annotations}
 
 
 def with_image_paths(coco: dict, originals: Path, clones: Path | None = None) -> dict:
     """`coco` with each `file_name` made a path: clones (images with a `parent`) under `clones`, the rest
     under `originals`; mmdet then reads both folders through one dataset (`data_prefix` empty)."""
-    return {**coco, "images": [{**img, "file_name": str((clones if "parent" in img else originals) / img["file_name"])}
-                               for img in coco["images"]]}
+    return {
+        **coco,
+        "images": [
+            {**img, "file_name": str((clones if "parent" in img else originals) / img["file_name"])}
+            for img in coco["images"]
+        ],
+    }
 
 
 def check_classes(coco: dict, classes: list[str], where: str) -> None:
     names = [c["name"] for c in coco["categories"]]
     if names != classes:
-        raise DetectionTrainingError(f"{where}: categories {names} differ from the class list {classes}; "
-                                     "rerun merge_external")
+        raise DetectionTrainingError(
+            f"{where}: categories {names} differ from the class list {classes}; rerun merge_external"
+        )
     ids = {c["id"] for c in coco["categories"]}
     if bad := sorted({a["category_id"] for a in coco["annotations"]} - ids):
         raise DetectionTrainingError(f"{where}: annotations use category ids {bad} that are not in categories")
@@ -131,10 +141,15 @@ def check_checkpoint_fits(model: torch.nn.Module, checkpoint: str) -> None:
     foreign = sorted({k.split(".")[0] for k in state} - {k.split(".")[0] for k in ours})
     fitting = sum(1 for k, v in state.items() if k in ours and tuple(v.shape) == tuple(ours[k].shape))
     if foreign or fitting < 0.5 * len(ours):
-        why = f"it has weights for {foreign}, which this model lacks" if foreign else \
-            f"only {fitting} of the model's {len(ours)} weights match by name and shape"
-        raise DetectionTrainingError(f"{checkpoint}: {why}: it was trained for another model (or another "
-                                     "backbone_depth/neck_channels); give load_from a checkpoint of this model")
+        why = (
+            f"it has weights for {foreign}, which this model lacks"
+            if foreign
+            else f"only {fitting} of the model's {len(ours)} weights match by name and shape"
+        )
+        raise DetectionTrainingError(
+            f"{checkpoint}: {why}: it was trained for another model (or another "
+            "backbone_depth/neck_channels); give load_from a checkpoint of this model"
+        )
 
 
 def run_training(config: Config, resume: bool) -> tuple[object, Path | None]:
@@ -172,9 +187,22 @@ class FoldResult:
     scores: dict  # COCO mAP of `validation` (podium.metrics.detection.coco_map) + epochs_trained
 
 
-def train_fold(model_name: str, cfg: DetectorTrainConfig, *, seed: int, fold: int, coco: dict, folds: pd.DataFrame,
-               clones: dict, images: Path, clone_images: Path, work: Path, reports: Path, where: tuple[str, str],
-               progress: Callable[[int], Any] | None = None) -> FoldResult | None:
+def train_fold(
+    model_name: str,
+    cfg: DetectorTrainConfig,
+    *,
+    seed: int,
+    fold: int,
+    coco: dict,
+    folds: pd.DataFrame,
+    clones: dict,
+    images: Path,
+    clone_images: Path,
+    work: Path,
+    reports: Path,
+    where: tuple[str, str],
+    progress: Callable[[int], Any] | None = None,
+) -> FoldResult | None:
     """Train `model_name` on `fold` (the merged COCO `coco`, the folds table, the augment stage's `clones`;
     images under `images` and `clone_images`) in the resumable work folder `work`, DVCLive logs in
     `reports`/live; then predict the fold's validation images with the best weights. Under torchrun every rank
@@ -192,9 +220,18 @@ def train_fold(model_name: str, cfg: DetectorTrainConfig, *, seed: int, fold: in
     rank = dist.get_rank() if distributed else 0
     use_cuda = torch.cuda.is_available()
     config = det_config.build_train_config(
-        model_name, cfg, classes=classes, online=online_augment(cfg.online_augment, cfg.online_min_visibility),
-        train_ann=str(work / "data/train.json"), val_ann=str(work / "data/val.json"),
-        work_dir=str(work), reports_dir=str(reports / "live"), seed=seed, use_cuda=use_cuda, distributed=distributed)
+        model_name,
+        cfg,
+        classes=classes,
+        online=online_augment(cfg.online_augment, cfg.online_min_visibility),
+        train_ann=str(work / "data/train.json"),
+        val_ann=str(work / "data/val.json"),
+        work_dir=str(work),
+        reports_dir=str(reports / "live"),
+        seed=seed,
+        use_cuda=use_cuda,
+        distributed=distributed,
+    )
     config.data_digest = data_digest(train, val)  # same config, other folds: no resume
     if rank == 0:
         prepare_work_dir(work, config)  # empties it unless it holds this very run, interrupted
@@ -207,12 +244,21 @@ def train_fold(model_name: str, cfg: DetectorTrainConfig, *, seed: int, fold: in
     model = inference.build_detector(config.model, "cuda" if use_cuda else "cpu", checkpoint=checkpoint)
     paths = [images / img["file_name"] for img in val["images"]]
     bar = progress(len(paths)) if progress else None
-    (validation,) = inference.predict_views(model, paths, views=["original"], scales=[1.0], image_size=cfg.image_size,
-                                            batch_size=cfg.batch_size, progress=bar.update if bar else None)
+    (validation,) = inference.predict_views(
+        model,
+        paths,
+        views=["original"],
+        scales=[1.0],
+        image_size=cfg.image_size,
+        batch_size=cfg.batch_size,
+        progress=bar.update if bar else None,
+    )
     if bar:
         bar.close()
     for pred in validation:
         pred.fold = fold
-    scores = {**coco_map(restrict(val, [p.file_name for p in validation]), validation, classes),
-              "epochs_trained": cfg.epochs if checkpoint else 0}
+    scores = {
+        **coco_map(restrict(val, [p.file_name for p in validation]), validation, classes),
+        "epochs_trained": cfg.epochs if checkpoint else 0,
+    }
     return FoldResult(model, config, classes, validation, scores)

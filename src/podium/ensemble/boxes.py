@@ -34,8 +34,16 @@ def _normalised(pred: ImagePredictions, where: str) -> np.ndarray:
     return np.clip(pred.boxes.reshape(-1, 4) / size, 0.0, 1.0)
 
 
-def fuse_image(preds: list[ImagePredictions], weights: list[float], *, method: str, iou_thr: float,
-               skip_box_thr: float, conf_type: str, where: str = "fusion") -> ImagePredictions:
+def fuse_image(
+    preds: list[ImagePredictions],
+    weights: list[float],
+    *,
+    method: str,
+    iou_thr: float,
+    skip_box_thr: float,
+    conf_type: str,
+    where: str = "fusion",
+) -> ImagePredictions:
     """One image's predictions from several sets fused into one; sets with weight 0 are left out."""
     if method not in METHODS:
         raise ValueError(f"unknown fusion method {method!r}; valid methods are {sorted(METHODS)}")
@@ -46,8 +54,10 @@ def fuse_image(preds: list[ImagePredictions], weights: list[float], *, method: s
     first = preds[0]
     for p in preds[1:]:
         if (p.file_name, p.width, p.height) != (first.file_name, first.width, first.height):
-            raise PredictionError(f"{where}: cannot fuse {p.file_name} ({p.width}x{p.height}) with "
-                                  f"{first.file_name} ({first.width}x{first.height})")
+            raise PredictionError(
+                f"{where}: cannot fuse {p.file_name} ({p.width}x{p.height}) with "
+                f"{first.file_name} ({first.width}x{first.height})"
+            )
     kept = [(p, w) for p, w in zip(preds, weights, strict=True) if w > 0]
     boxes = [_normalised(p, where) for p, _ in kept]
     if sum(len(b) for b in boxes) == 0:
@@ -59,18 +69,27 @@ def fuse_image(preds: list[ImagePredictions], weights: list[float], *, method: s
         kw["thresh" if method == "soft_nms" else "skip_box_thr"] = skip_box_thr
     # ensemble-boxes takes python lists per set; empty sets need shape (0, 4) / (0,)
     fused_boxes, scores, labels = METHODS[method](
-        [b.tolist() for b in boxes], [p.scores.tolist() for p, _ in kept], [p.labels.tolist() for p, _ in kept], **kw)
+        [b.tolist() for b in boxes], [p.scores.tolist() for p, _ in kept], [p.labels.tolist() for p, _ in kept], **kw
+    )
     size = np.array([first.width, first.height, first.width, first.height], np.float32)
-    return ImagePredictions(first.file_name, first.width, first.height, np.asarray(fused_boxes) * size,
-                            np.clip(scores, 0, 1), np.asarray(labels).astype(np.int64), first.fold)
+    return ImagePredictions(
+        first.file_name,
+        first.width,
+        first.height,
+        np.asarray(fused_boxes) * size,
+        np.clip(scores, 0, 1),
+        np.asarray(labels).astype(np.int64),
+        first.fold,
+    )
 
 
 def _fuse_one(group: list[ImagePredictions], **kw) -> ImagePredictions:
     return fuse_image(group, **kw)
 
 
-def fuse_sets(sets: list[list[ImagePredictions]], weights: list[float], names: list[str] | None = None,
-              workers: int = 1, **kw) -> list[ImagePredictions]:
+def fuse_sets(
+    sets: list[list[ImagePredictions]], weights: list[float], names: list[str] | None = None, workers: int = 1, **kw
+) -> list[ImagePredictions]:
     """Fuse prediction sets image by image (matched by file name, in the first set's order). Every set must
     cover the same images: a missing image is an error naming the set. `workers` > 1 fuses in processes."""
     names = names or [f"set {i}" for i in range(len(sets))]
@@ -112,7 +131,9 @@ def rescore(preds: list[ImagePredictions], how: str) -> list[ImagePredictions]:
     out, start = [], 0
     for p in preds:
         n = len(p.scores)
-        out.append(ImagePredictions(p.file_name, p.width, p.height, p.boxes, mapped[start:start + n], p.labels, p.fold))
+        out.append(
+            ImagePredictions(p.file_name, p.width, p.height, p.boxes, mapped[start : start + n], p.labels, p.fold)
+        )
         start += n
     return out
 
@@ -128,5 +149,4 @@ def fuse_views(sets: list[list[ImagePredictions]], method: str, iou_thr: float) 
     if len(sets) == 1:
         return sets[0]
     names = [f"TTA view {i}" for i in range(len(sets))]
-    return fuse_sets(sets, [1.0] * len(sets), names, method=method, iou_thr=iou_thr, skip_box_thr=0.0,
-                     conf_type="avg")
+    return fuse_sets(sets, [1.0] * len(sets), names, method=method, iou_thr=iou_thr, skip_box_thr=0.0, conf_type="avg")

@@ -34,8 +34,15 @@ class BoxSettings:
 
     @classmethod
     def from_params(cls, cfg: EnsembleConfig) -> BoxSettings:
-        return cls(dict(cfg.box_weights), cfg.box_method, cfg.box_iou_thr, cfg.box_skip_thr, cfg.box_conf_type,
-                   cfg.box_score_thr, cfg.box_calibration)
+        return cls(
+            dict(cfg.box_weights),
+            cfg.box_method,
+            cfg.box_iou_thr,
+            cfg.box_skip_thr,
+            cfg.box_conf_type,
+            cfg.box_score_thr,
+            cfg.box_calibration,
+        )
 
     def equal_weights(self, models: list[str]) -> BoxSettings:
         """The same settings with every model weighing 1 (the baseline tuning is compared with)."""
@@ -45,8 +52,9 @@ class BoxSettings:
         return asdict(self)
 
 
-def fuse_models(sets: dict[str, list[list[ImagePredictions]]], settings: BoxSettings,
-                workers: int = 1) -> list[ImagePredictions]:
+def fuse_models(
+    sets: dict[str, list[list[ImagePredictions]]], settings: BoxSettings, workers: int = 1
+) -> list[ImagePredictions]:
     """Fuse every prediction set of every model ({model: [set, ...]}: folds or one joined OOF set), each set
     weighted by its model's weight."""
     flat, weights, names = [], [], []
@@ -55,13 +63,29 @@ def fuse_models(sets: dict[str, list[list[ImagePredictions]]], settings: BoxSett
             flat.append(rescore(s, settings.calibration))
             weights.append(settings.weights.get(model, 1.0))
             names.append(f"{model} set {i}")
-    fused = fuse_sets(flat, weights, names, workers=workers, method=settings.method, iou_thr=settings.iou_thr,
-                      skip_box_thr=settings.skip_box_thr, conf_type=settings.conf_type)
+    fused = fuse_sets(
+        flat,
+        weights,
+        names,
+        workers=workers,
+        method=settings.method,
+        iou_thr=settings.iou_thr,
+        skip_box_thr=settings.skip_box_thr,
+        conf_type=settings.conf_type,
+    )
     return threshold(fused, settings.score_thr)
 
 
-def tune_boxes(oof: dict[str, list[ImagePredictions]], truth: dict, classes: list[str], start: BoxSettings, *,
-               trials: int, seed: int, workers: int) -> tuple[BoxSettings, float, dict[str, float], float]:
+def tune_boxes(
+    oof: dict[str, list[ImagePredictions]],
+    truth: dict,
+    classes: list[str],
+    start: BoxSettings,
+    *,
+    trials: int,
+    seed: int,
+    workers: int,
+) -> tuple[BoxSettings, float, dict[str, float], float]:
     """(best settings, its OOF mAP, each model's own OOF mAP, the OOF mAP of `start` with equal weights) over
     `trials` Optuna trials starting from `start`; `truth` is the COCO ground truth (restricted here to the OOF
     images)."""
@@ -79,19 +103,26 @@ def tune_boxes(oof: dict[str, list[ImagePredictions]], truth: dict, classes: lis
     def objective(trial: optuna.Trial) -> float:
         settings = BoxSettings(
             weights={m: trial.suggest_float(f"w_{m}", 0.05, 1.0) for m in oof},
-            method=start.method, iou_thr=trial.suggest_float("iou_thr", 0.4, 0.75),
+            method=start.method,
+            iou_thr=trial.suggest_float("iou_thr", 0.4, 0.75),
             skip_box_thr=trial.suggest_float("skip_box_thr", 0.0, 0.1),
-            conf_type=trial.suggest_categorical("conf_type", list(CONF_TYPES)) if start.method == "wbf"
+            conf_type=trial.suggest_categorical("conf_type", list(CONF_TYPES))
+            if start.method == "wbf"
             else start.conf_type,
-            score_thr=trial.suggest_float("score_thr", 0.0, 0.1), calibration=start.calibration)
+            score_thr=trial.suggest_float("score_thr", 0.0, 0.1),
+            calibration=start.calibration,
+        )
         trial.set_user_attr("settings", settings.as_dict())
         return score(settings)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     first = {f"w_{m}": min(max(start.weights.get(m, 1.0), 0.05), 1.0) for m in oof}
-    first.update(iou_thr=min(max(start.iou_thr, 0.4), 0.75), skip_box_thr=min(start.skip_box_thr, 0.1),
-                 score_thr=min(start.score_thr, 0.1))
+    first.update(
+        iou_thr=min(max(start.iou_thr, 0.4), 0.75),
+        skip_box_thr=min(start.skip_box_thr, 0.1),
+        score_thr=min(start.score_thr, 0.1),
+    )
     if start.method == "wbf":
         first["conf_type"] = start.conf_type
     study.enqueue_trial(first)
@@ -123,12 +154,19 @@ def vote_models(probas: dict[str, list[np.ndarray]], settings: VoteSettings) -> 
     return vote(settings.method, [p for p, _ in flat], [w for _, w in flat])
 
 
-def tune_votes(oof: dict[str, np.ndarray], targets: np.ndarray, start: VoteSettings, *, trials: int, seed: int,
-               ) -> tuple[VoteSettings, float, dict[str, float], float]:
+def tune_votes(
+    oof: dict[str, np.ndarray],
+    targets: np.ndarray,
+    start: VoteSettings,
+    *,
+    trials: int,
+    seed: int,
+) -> tuple[VoteSettings, float, dict[str, float], float]:
     """(best settings, its OOF accuracy, each model's own OOF accuracy, the OOF accuracy of `start` with equal
     weights); `targets` are class indices. Accuracy moves in steps of one clip, so
     many settings tie: ties go to the lower OOF log loss (of the vote's scores renormalised per row), which
     stops the search from giving a weak model weight it did not earn. A weight may reach 0 (model left out)."""
+
     def accuracy_and_loss(settings: VoteSettings) -> tuple[float, float]:
         scores = vote_models({m: [p] for m, p in oof.items()}, settings)
         proba = np.clip(scores / scores.sum(axis=1, keepdims=True), 1e-6, 1.0)
@@ -141,8 +179,10 @@ def tune_votes(oof: dict[str, np.ndarray], targets: np.ndarray, start: VoteSetti
         return start, accuracy_and_loss(start)[0], single, equal
 
     def objective(trial: optuna.Trial) -> float:
-        settings = VoteSettings({m: trial.suggest_float(f"w_{m}", 0.0, 1.0) for m in oof},
-                                trial.suggest_categorical("method", sorted(VOTERS)))
+        settings = VoteSettings(
+            {m: trial.suggest_float(f"w_{m}", 0.0, 1.0) for m in oof},
+            trial.suggest_categorical("method", sorted(VOTERS)),
+        )
         if not any(w > 0 for w in settings.weights.values()):
             raise optuna.TrialPruned("every weight is 0")
         accuracy, loss = accuracy_and_loss(settings)
@@ -152,26 +192,37 @@ def tune_votes(oof: dict[str, np.ndarray], targets: np.ndarray, start: VoteSetti
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    study.enqueue_trial({**{f"w_{m}": min(max(start.weights.get(m, 1.0), 0.0), 1.0) for m in oof},
-                         "method": start.method})
+    study.enqueue_trial(
+        {**{f"w_{m}": min(max(start.weights.get(m, 1.0), 0.0), 1.0) for m in oof}, "method": start.method}
+    )
     study.optimize(objective, n_trials=trials)
     best = study.best_trial.user_attrs
     return VoteSettings(**best["settings"]), best["accuracy"], single, equal
 
 
-def box_candidates(sets: dict[str, list[list[ImagePredictions]]], settings: BoxSettings, folds: list[int],
-                   ) -> dict[str, dict[str, list[ImagePredictions]]]:
+def box_candidates(
+    sets: dict[str, list[list[ImagePredictions]]],
+    settings: BoxSettings,
+    folds: list[int],
+) -> dict[str, dict[str, list[ImagePredictions]]]:
     """What a leaderboard compares ({model: [set per fold]} in): the submission (every model's folds fused with
     `settings`), each model's fold ensemble (its folds fused with the same settings) and every single
     (model, fold), keyed "submission" / "fold_ensemble" / "single" ("<model>-<fold>")."""
-    return {"submission": {"all": fuse_models(sets, settings)},
-            "fold_ensemble": {m: fuse_models({m: s}, settings) for m, s in sets.items()},
-            "single": {f"{m}-{k}": s[i] for m, s in sets.items() for i, k in enumerate(folds)}}
+    return {
+        "submission": {"all": fuse_models(sets, settings)},
+        "fold_ensemble": {m: fuse_models({m: s}, settings) for m, s in sets.items()},
+        "single": {f"{m}-{k}": s[i] for m, s in sets.items() for i, k in enumerate(folds)},
+    }
 
 
-def vote_candidates(probas: dict[str, list[np.ndarray]], settings: VoteSettings, folds: list[int],
-                    ) -> dict[str, dict[str, np.ndarray]]:
+def vote_candidates(
+    probas: dict[str, list[np.ndarray]],
+    settings: VoteSettings,
+    folds: list[int],
+) -> dict[str, dict[str, np.ndarray]]:
     """`box_candidates` for class probabilities ({model: [(N, C) per fold]})."""
-    return {"submission": {"all": vote_models(probas, settings)},
-            "fold_ensemble": {m: vote_models({m: p}, settings) for m, p in probas.items()},
-            "single": {f"{m}-{k}": p[i] for m, p in probas.items() for i, k in enumerate(folds)}}
+    return {
+        "submission": {"all": vote_models(probas, settings)},
+        "fold_ensemble": {m: vote_models({m: p}, settings) for m, p in probas.items()},
+        "single": {f"{m}-{k}": p[i] for m, p in probas.items() for i, k in enumerate(folds)},
+    }

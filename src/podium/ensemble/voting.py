@@ -49,7 +49,10 @@ def hard_vote(probas: list[np.ndarray], weights: list[float]) -> np.ndarray:
 
 
 VOTERS: dict[str, Callable[[list[np.ndarray], list[float]], np.ndarray]] = {
-    "soft": soft_vote, "geometric": geometric_mean, "hard": hard_vote}
+    "soft": soft_vote,
+    "geometric": geometric_mean,
+    "hard": hard_vote,
+}
 
 
 def vote(method: str, probas: list[np.ndarray], weights: list[float]) -> np.ndarray:

@@ -13,7 +13,8 @@ def classification_scores(y_true: list[str], y_pred: list[str], classes: list[st
     if not y_true:
         raise ValueError("no samples to score")
     recall = recall_score(y_true, y_pred, labels=classes, average=None, zero_division=0)
-    return {"accuracy": float(np.mean(np.asarray(y_true) == np.asarray(y_pred))),
-            "macro_f1": float(f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)),
-            "recall": {c: float(r) for c, r in zip(classes, recall, strict=True)}}
-
+    return {
+        "accuracy": float(np.mean(np.asarray(y_true) == np.asarray(y_pred))),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)),
+        "recall": {c: float(r) for c, r in zip(classes, recall, strict=True)},
+    }

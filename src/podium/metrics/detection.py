@@ -25,13 +25,24 @@ def coco_map(ground_truth: dict, predictions: list[ImagePredictions], classes: l
     for pred in predictions:
         if pred.file_name not in image_id:
             raise ValueError(f"predictions for {pred.file_name}, which is not in the ground truth")
-        for (x1, y1, x2, y2), score, label in zip(pred.boxes.tolist(), pred.scores.tolist(), pred.labels.tolist(),
-                                                  strict=True):
-            detections.append({"image_id": image_id[pred.file_name], "category_id": cat_id[classes[label]],
-                               "bbox": [x1, y1, x2 - x1, y2 - y1], "score": score})
-    gt = {**ground_truth, "annotations": [
-        {**a, "area": a.get("area", a["bbox"][2] * a["bbox"][3]), "iscrowd": a.get("iscrowd", 0),
-         "id": i + 1} for i, a in enumerate(ground_truth["annotations"])]}
+        for (x1, y1, x2, y2), score, label in zip(
+            pred.boxes.tolist(), pred.scores.tolist(), pred.labels.tolist(), strict=True
+        ):
+            detections.append(
+                {
+                    "image_id": image_id[pred.file_name],
+                    "category_id": cat_id[classes[label]],
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "score": score,
+                }
+            )
+    gt = {
+        **ground_truth,
+        "annotations": [
+            {**a, "area": a.get("area", a["bbox"][2] * a["bbox"][3]), "iscrowd": a.get("iscrowd", 0), "id": i + 1}
+            for i, a in enumerate(ground_truth["annotations"])
+        ],
+    }
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO(gt)
         if not detections:
@@ -46,14 +57,20 @@ def coco_map(ground_truth: dict, predictions: list[ImagePredictions], classes: l
         p = precision[:, :, k, 0, -1]
         per_class[gt_names[cid]] = float(p[p > -1].mean()) if (p > -1).any() else float("nan")
     stats = evaluator.stats
-    return {"mAP": float(max(stats[0], 0)), "mAP50": float(max(stats[1], 0)), "mAP75": float(max(stats[2], 0)),
-            "per_class": {c: per_class.get(c, float("nan")) for c in classes}}
+    return {
+        "mAP": float(max(stats[0], 0)),
+        "mAP50": float(max(stats[1], 0)),
+        "mAP75": float(max(stats[2], 0)),
+        "per_class": {c: per_class.get(c, float("nan")) for c in classes},
+    }
 
 
 def nan_to_none(scores: dict) -> dict:
     """JSON-safe copy: NaN (a class absent from the ground truth) becomes null."""
-    return {k: nan_to_none(v) if isinstance(v, dict) else (None if isinstance(v, float) and np.isnan(v) else v)
-            for k, v in scores.items()}
+    return {
+        k: nan_to_none(v) if isinstance(v, dict) else (None if isinstance(v, float) and np.isnan(v) else v)
+        for k, v in scores.items()
+    }
 
 
 def restrict(truth: dict, file_names) -> dict:

@@ -22,8 +22,9 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
 
 
-def diff_detection(a: list[ImagePredictions], b: list[ImagePredictions], iou_thr: float = 0.5,
-                   score_thr: float = 0.3) -> dict:
+def diff_detection(
+    a: list[ImagePredictions], b: list[ImagePredictions], iou_thr: float = 0.5, score_thr: float = 0.3
+) -> dict:
     """Boxes scoring >= `score_thr` in both submissions are matched greedily (highest IoU first, >= `iou_thr`)."""
     b_by = {p.file_name: p for p in b}
     matched = only_a = only_b = class_changed = 0
@@ -52,19 +53,35 @@ def diff_detection(a: list[ImagePredictions], b: list[ImagePredictions], iou_thr
         only_a += len(boxes_a) - len(used_a)
         only_b += len(boxes_b) - len(used_b)
     total = matched + only_a + only_b
-    return {"images": len(a), "boxes_a": matched + only_a, "boxes_b": matched + only_b, "matched": matched,
-            "only_in_a": only_a, "only_in_b": only_b, "agreement": matched / total if total else 1.0,
-            "mean_matched_iou": float(np.mean(ious)) if ious else None,
-            "class_changed": class_changed, "mean_score_shift": float(np.mean(score_shift)) if score_shift else None,
-            "mean_box_count_change": float(np.mean(per_image)) if per_image else 0.0,
-            "images_with_more_boxes_in_b": int(sum(d > 0 for d in per_image)),
-            "images_with_fewer_boxes_in_b": int(sum(d < 0 for d in per_image))}
+    return {
+        "images": len(a),
+        "boxes_a": matched + only_a,
+        "boxes_b": matched + only_b,
+        "matched": matched,
+        "only_in_a": only_a,
+        "only_in_b": only_b,
+        "agreement": matched / total if total else 1.0,
+        "mean_matched_iou": float(np.mean(ious)) if ious else None,
+        "class_changed": class_changed,
+        "mean_score_shift": float(np.mean(score_shift)) if score_shift else None,
+        "mean_box_count_change": float(np.mean(per_image)) if per_image else 0.0,
+        "images_with_more_boxes_in_b": int(sum(d > 0 for d in per_image)),
+        "images_with_fewer_boxes_in_b": int(sum(d < 0 for d in per_image)),
+    }
 
 
 def diff_audio(a: pd.DataFrame, b: pd.DataFrame) -> dict:
     merged = a.merge(b, on="fname", suffixes=("_a", "_b"))
     changed = merged[merged.label_a != merged.label_b]
-    return {"clips": len(merged), "agreement": float((merged.label_a == merged.label_b).mean()) if len(merged) else 1.0,
-            "changed": len(changed),
-            "top_changes": changed.groupby(["label_a", "label_b"]).size().sort_values(ascending=False).head(10)
-            .rename("count").reset_index().to_dict("records")}
+    return {
+        "clips": len(merged),
+        "agreement": float((merged.label_a == merged.label_b).mean()) if len(merged) else 1.0,
+        "changed": len(changed),
+        "top_changes": changed.groupby(["label_a", "label_b"])
+        .size()
+        .sort_values(ascending=False)
+        .head(10)
+        .rename("count")
+        .reset_index()
+        .to_dict("records"),
+    }

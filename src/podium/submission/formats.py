@@ -20,39 +20,56 @@ class SubmissionError(PodiumError, ValueError):
     """A submission that would be rejected; nothing is written."""
 
 
-def detection_rows(preds: list[ImagePredictions], classes: list[str], empty: str = "", max_boxes: int = 100,
-                   ) -> pd.DataFrame:
+def detection_rows(
+    preds: list[ImagePredictions],
+    classes: list[str],
+    empty: str = "",
+    max_boxes: int = 100,
+) -> pd.DataFrame:
     rows = []
     for p in preds:
         order = np.argsort(-p.scores, kind="stable")[:max_boxes]
-        groups = [f"{classes[p.labels[i]]} {p.scores[i]:.4f} " + " ".join(f"{v:.1f}" for v in p.boxes[i])
-                  for i in order]
+        groups = [
+            f"{classes[p.labels[i]]} {p.scores[i]:.4f} " + " ".join(f"{v:.1f}" for v in p.boxes[i]) for i in order
+        ]
         rows.append((Path(p.file_name).stem, " ".join(groups) if groups else empty))
     return pd.DataFrame(rows, columns=["image_id", "PredictionString"])
 
 
-def parse_detection(table: pd.DataFrame, classes: list[str], sizes: dict[str, tuple[int, int]],
-                    empty: str = "") -> list[ImagePredictions]:
+def parse_detection(
+    table: pd.DataFrame, classes: list[str], sizes: dict[str, tuple[int, int]], empty: str = ""
+) -> list[ImagePredictions]:
     """Rows back to predictions (to score or compare a submission); `sizes`: image_id -> (width, height)."""
     index = {c: i for i, c in enumerate(classes)}
     out = []
     for image_id, text in zip(table.image_id, table.PredictionString.fillna(""), strict=True):
         parts = [] if text == empty else str(text).split()
         if len(parts) % 6:
-            raise SubmissionError(f"{image_id}: PredictionString has {len(parts)} fields, not groups of 6 "
-                                  "(class score x_min y_min x_max y_max)")
-        groups = [parts[i:i + 6] for i in range(0, len(parts), 6)]
+            raise SubmissionError(
+                f"{image_id}: PredictionString has {len(parts)} fields, not groups of 6 "
+                "(class score x_min y_min x_max y_max)"
+            )
+        groups = [parts[i : i + 6] for i in range(0, len(parts), 6)]
         unknown = sorted({g[0] for g in groups} - set(index))
         if unknown:
             raise SubmissionError(f"{image_id}: unknown class(es) {unknown}; classes are {classes}")
         w, h = sizes.get(str(image_id), (0, 0))
-        out.append(ImagePredictions(f"{image_id}", w, h, [[float(v) for v in g[2:]] for g in groups],
-                                    [float(g[1]) for g in groups], [index[g[0]] for g in groups]))
+        out.append(
+            ImagePredictions(
+                f"{image_id}",
+                w,
+                h,
+                [[float(v) for v in g[2:]] for g in groups],
+                [float(g[1]) for g in groups],
+                [index[g[0]] for g in groups],
+            )
+        )
     return out
 
 
-def validate_detection(table: pd.DataFrame, sample: pd.DataFrame, classes: list[str],
-                       sizes: dict[str, tuple[int, int]], empty: str = "") -> None:
+def validate_detection(
+    table: pd.DataFrame, sample: pd.DataFrame, classes: list[str], sizes: dict[str, tuple[int, int]], empty: str = ""
+) -> None:
     """Same ids as the sample submission, no duplicates, no NaN, classes known, scores in [0, 1], boxes
     ordered and inside their image. Raises SubmissionError naming the first problems."""
     _check_ids(table, sample, "image_id")
@@ -76,8 +93,9 @@ def validate_audio(table: pd.DataFrame, sample: pd.DataFrame, classes: list[str]
 
 def _check_ids(table: pd.DataFrame, sample: pd.DataFrame, column: str) -> None:
     if list(table.columns) != list(sample.columns):
-        raise SubmissionError(f"columns {list(table.columns)} differ from the sample submission's "
-                              f"{list(sample.columns)}")
+        raise SubmissionError(
+            f"columns {list(table.columns)} differ from the sample submission's {list(sample.columns)}"
+        )
     ids = table[column].astype(str)
     if dup := sorted(ids[ids.duplicated()].unique()):
         raise SubmissionError(f"{len(dup)} duplicated {column}(s), e.g. {dup[:3]}")

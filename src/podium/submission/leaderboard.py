@@ -23,8 +23,14 @@ def image_sizes(paths: list[Path]) -> dict[str, tuple[int, int]]:
     return sizes
 
 
-def detection_score(preds: list[ImagePredictions], classes: list[str], truth: dict, sizes: dict[str, tuple[int, int]],
-                    empty: str, max_boxes: int) -> float:
+def detection_score(
+    preds: list[ImagePredictions],
+    classes: list[str],
+    truth: dict,
+    sizes: dict[str, tuple[int, int]],
+    empty: str,
+    max_boxes: int,
+) -> float:
     """mAP@[.5:.95] of `preds` exactly as they would be submitted (rounded, capped at `max_boxes`)."""
     rows = detection_rows(preds, classes, empty, max_boxes)
     parsed = parse_detection(rows, classes, sizes, empty)
@@ -42,6 +48,8 @@ def audio_score(table: pd.DataFrame, labels: pd.DataFrame) -> float:
 def leaderboard(candidates: dict[str, dict], score: Callable[[object], float]) -> dict:
     """Every candidate scored (podium.ensemble.tune.box_candidates / vote_candidates):
     {"submission": score, "fold_ensemble": {model: score}, "single": {"<model>-<fold>": score}}."""
-    return {"submission": score(candidates["submission"]["all"]),
-            "fold_ensemble": {m: score(c) for m, c in candidates["fold_ensemble"].items()},
-            "single": {name: score(c) for name, c in candidates["single"].items()}}
+    return {
+        "submission": score(candidates["submission"]["all"]),
+        "fold_ensemble": {m: score(c) for m, c in candidates["fold_ensemble"].items()},
+        "single": {name: score(c) for name, c in candidates["single"].items()},
+    }
