@@ -52,7 +52,14 @@ def main() -> None:
         clones=clones,
         clone_clips=args.augmented / "clips",
     )
-    model = train.build_model(features, args.model, len(classes), common.sample_rate, cfg.pretrained, common.seed)
+    model = train.build_model(
+        features,
+        args.model,
+        num_classes=len(classes),
+        sample_rate=common.sample_rate,
+        pretrained=cfg.pretrained,
+        seed=common.seed,
+    )
     live = Live(str(args.reports), dvcyaml=False, save_dvc_exp=False, report=None) if rank == 0 else None
 
     def log_epoch(row: dict) -> None:

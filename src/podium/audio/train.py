@@ -32,12 +32,14 @@ from podium.settings import AudioFeatureConfig, AudioTrainConfig
 def build_model(
     features: AudioFeatureConfig,
     network: str,
+    *,
     num_classes: int,
     sample_rate: int,
-    pretrained: str = "",
-    seed: int | None = None,
+    pretrained: str,
+    seed: int | None,
 ) -> AudioClassifier:
-    """Features + network; with `seed`, the network's initial weights are reproducible."""
+    """Features + network; `pretrained` ("" for none) loads the network's weights; with `seed`, the initial
+    weights are reproducible."""
     if seed is not None:
         torch.manual_seed(seed)
     feats = create_features(**dataclasses.asdict(features), sample_rate=sample_rate)
@@ -234,11 +236,13 @@ def load_checkpoint(path: Path, device: torch.device, model: str, fold: int) -> 
             f"{path}: holds {checkpoint['network']} fold {checkpoint['fold']}, not {model} fold "
             f"{fold}; rerun train_audio@{model}-{fold}"
         )
-    model = build_model(
+    model = build_model(  # weights from the checkpoint: nothing pretrained, no seed
         AudioFeatureConfig(**checkpoint["features"]),
         checkpoint["network"],
-        len(checkpoint["classes"]),
-        checkpoint["sample_rate"],
+        num_classes=len(checkpoint["classes"]),
+        sample_rate=checkpoint["sample_rate"],
+        pretrained="",
+        seed=None,
     )
     model.load_state_dict(checkpoint.pop("state_dict"))
     return model.to(device).eval(), checkpoint

@@ -47,7 +47,7 @@ def _walk(node: Any, fn) -> None:
 
 
 def resize_model(
-    model: ConfigDict, num_classes: int, depth: int, base_channels: int, neck_channels: int, frozen_stages: int
+    model: ConfigDict, *, num_classes: int, depth: int, base_channels: int, neck_channels: int, frozen_stages: int
 ) -> ConfigDict:
     """mmdet's model config with a ResNet-`depth` backbone of `base_channels` stem width, an FPN of
     `neck_channels`, every head resized to match, `num_classes` classes, and no pretrained-weight download
@@ -122,11 +122,11 @@ def build_model(model_name: str, cfg, classes: list[str]) -> ConfigDict:
     """mmdet's `model_name` model config resized from `cfg` (a DetectorTrainConfig) for `classes`."""
     model = resize_model(
         load_base_config(model_name).model,
-        len(classes),
-        cfg.backbone_depth,
-        cfg.base_channels,
-        cfg.neck_channels,
-        cfg.frozen_stages,
+        num_classes=len(classes),
+        depth=cfg.backbone_depth,
+        base_channels=cfg.base_channels,
+        neck_channels=cfg.neck_channels,
+        frozen_stages=cfg.frozen_stages,
     )
     _set_model_speed_knobs(model, cfg.proposals, cfg.roi_samples, cfg.score_thr, cfg.max_per_img)
     return model
