@@ -4,7 +4,8 @@ Reads:  --raw (data/raw), --external (data/external: the external datasets, path
         params `common` (sample_rate), `merge_external`.
 Writes: --out (data/merged): detection/images + detection/train.json (COCO, each image with source, group,
         orig_file); audio/clips + audio/train.csv (fname,label,source,group,orig_file), all mono at the
-        project rate; report.json (kept per source, bad samples with reasons, duplicates).
+        project rate; report.json (kept per source, bad samples with reasons, duplicates, clips over full scale
+        scaled down, notes).
 """
 
 import csv
@@ -72,6 +73,10 @@ def main() -> None:
         bad = [b for task in ("detection", "audio") for b in report.get(task, {}).get("bad", [])]
         for b in bad:
             print(f"bad sample: {b['source']}/{b['file']}: {b['reason']}")
+        for r in report.get("audio", {}).get("rescaled", []):
+            print(f"rescaled: {r['file']} peaked at {r['peak']} (above full scale): scaled to a 0.999 peak")
+        for n in report.get("audio", {}).get("notes", []):
+            print(f"note: {n['file']}: {n['note']}")
         if bad and cfg.on_bad_sample == "fail":
             raise MergeError(
                 f"{len(bad)} bad sample(s) (listed above); fix or remove them, or set "

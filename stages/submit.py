@@ -22,6 +22,7 @@ from podium.ensemble.tune import BoxSettings, VoteSettings, box_candidates, vote
 from podium.files import atomic_dir, read_json, write_json
 from podium.params import load_stage_params
 from podium.submission import detection_rows, validate_audio, validate_detection
+from podium.submission.formats import check_test_coverage
 from podium.submission.leaderboard import audio_score, detection_score, image_sizes, leaderboard
 
 
@@ -39,7 +40,9 @@ def main() -> None:
     board = {}
     with atomic_dir(args.out) as out:
         classes, sets = boxes.read_model_sets(args.predictions, models.detection, folds, "test")
-        sizes = image_sizes(list_files(args.raw / "detection/test/images", IMAGE_SUFFIXES))
+        test_images = list_files(args.raw / "detection/test/images", IMAGE_SUFFIXES)
+        check_test_coverage(sets, folds, test_images, args.predictions)
+        sizes = image_sizes(test_images)
         candidates = box_candidates(sets, BoxSettings(**settings["detection"]), folds)
         rows = detection_rows(candidates["submission"]["all"], classes, cfg.empty_prediction, cfg.max_boxes)
         sample = pd.read_csv(args.raw / "detection/sample_submission.csv", keep_default_na=False)

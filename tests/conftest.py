@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,45 @@ def write_params():
 def run_stage():
     """run_stage(name, *args, check=True): run stages/<name>.py in a subprocess, as dvc.yaml would."""
     return _run_stage
+
+
+@pytest.fixture
+def served(tmp_path):
+    """An HTTP server on 127.0.0.1 serving the files of tmp_path, shut down after the test."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(tmp_path), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class _Payload:
+    """Unpickled in full, it creates the file `marker`: what a malicious checkpoint could do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.fixture(scope="session")
+def malicious_checkpoint():
+    """malicious_checkpoint(path, marker) -> path: a torch file with a state dict and a payload that creates
+    `marker` if the file is unpickled in full."""
+    import torch
+
+    def make(path: Path, marker: Path) -> Path:
+        torch.save({"state_dict": {"backbone.conv1.weight": torch.zeros(1)}, "x": _Payload(marker)}, path)
+        return path
+
+    return make

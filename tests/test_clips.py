@@ -50,3 +50,13 @@ def test_writing_above_full_scale_is_an_error_not_clipping(tmp_path):
     with pytest.raises(AudioError, match="exceeds full scale"):
         write_clip(tmp_path / "loud.wav", np.array([0.5, 1.5], np.float32), 16000)
     assert not (tmp_path / "loud.wav").exists()
+
+
+def test_a_float_file_over_full_scale_is_refused_never_clipped(tmp_path):
+    from podium.clips import load_clip
+
+    sf.write(tmp_path / "loud.wav", np.array([0.5, -1.25, 0.25] * 100, np.float32), 8000, subtype="FLOAT")
+    audio, peak = load_clip(tmp_path / "loud.wav", 8000)
+    assert peak == 1.25 and np.abs(audio).max() == pytest.approx(1.25)  # nothing clipped
+    with pytest.raises(AudioError, match=r"loud.wav: peak 1.250 exceeds full scale"):
+        read_clip(tmp_path / "loud.wav", 8000)

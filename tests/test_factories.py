@@ -50,6 +50,12 @@ def test_literal_names_equal_the_factory_keys(index):
     assert _names(section, field) == set(factory), f"{section.__name__}.{field}"
 
 
+def test_audio_baseline_names_are_the_baseline_factory_keys():
+    from podium.audio.models import BASELINES
+
+    assert set(settings.AUDIO_BASELINES) == set(BASELINES)
+
+
 def test_tta_merges_are_fusion_methods():
     from podium.ensemble.boxes import METHODS
 

@@ -104,3 +104,46 @@ def test_stage_params_pick_single_shared_keys():
 def test_folds_must_count_from_zero(tmp_path):
     with pytest.raises(ParamsError, match=r"must be \[0, 1, ..., K-1\]"):
         load_params(_write(tmp_path, lambda p: p["split_folds"].update(folds=[1, 2])))
+
+
+@pytest.mark.parametrize(
+    "section, key, value, message",
+    [
+        ("train_detector", "epochs", -1, r"train_detector: epochs must be >= 0, got -1"),
+        ("train_audio", "epochs", -1, r"train_audio: epochs must be >= 1, got -1"),
+        ("train_detector", "backbone_depth", 19, r"train_detector.backbone_depth: 19 is not one of"),
+        ("predict_detector", "tta_scales", [], "tta_scales must not be empty"),
+        ("ensemble", "box_iou_thr", 1.5, r"box_iou_thr must be \[0.01, 1\], got 1.5"),
+        ("submit", "max_boxes", 0, "max_boxes must be >= 1"),
+    ],
+)
+def test_values_out_of_range_are_refused_at_load_time(tmp_path, section, key, value, message):
+    with pytest.raises(ParamsError, match=message):
+        load_params(_write(tmp_path, lambda p: p[section].update({key: value})))
+
+
+def test_a_range_in_one_models_override_names_the_override(tmp_path):
+    path = _write(tmp_path, lambda p: p["train_detector"]["per_model"].update(vfnet={"epochs": -2}))
+    with pytest.raises(ParamsError, match=r"train_detector.per_model.vfnet: epochs must be >= 0"):
+        load_params(path)
+
+
+def test_an_unquoted_exponent_is_a_float(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text().replace("  lr: 0.002\n", "  lr: 1e-3\n", 1))
+    assert load_params(path)["train_detector"].lr == 0.001  # PyYAML alone reads the string '1e-3'
+    path.write_text((ROOT / "params.yaml").read_text().replace("  lr: 0.002\n", "  lr: fast\n", 1))
+    with pytest.raises(ParamsError, match="train_detector.lr: expected float, got str 'fast'"):
+        load_params(path)
+
+
+def test_an_unknown_audio_model_is_refused_at_load_time(tmp_path):
+    path = _write(
+        tmp_path,
+        lambda p: (
+            p["models"].update(audio=["small_cnn", "resnet_typo"])
+            or p["train_audio"]["per_model"].update(resnet_typo={})
+        ),
+    )
+    with pytest.raises(ParamsError, match=r"models.audio: \['resnet_typo'\] are neither podium baselines"):
+        load_params(path)

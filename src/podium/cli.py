@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -33,9 +34,21 @@ def _kind(table: pd.DataFrame, path: Path) -> str:
 
 
 def _detection_context(raw: Path) -> tuple[list[str], dict]:
-    coco = read_json(raw / "detection/train/annotations.json")
+    try:
+        coco = read_json(raw / "detection/train/annotations.json")
+    except (OSError, ValueError) as e:
+        raise PodiumError(f"{e}; --raw must name the competition's data folder (data/raw)") from None
     classes = [c["name"] for c in coco["categories"]]
     return classes, image_sizes(list_files(raw / "detection/test/images", IMAGE_SUFFIXES))
+
+
+@contextlib.contextmanager
+def _about(path: Path):
+    """A submission's problem, with the file it is in."""
+    try:
+        yield
+    except PodiumError as e:
+        raise PodiumError(f"{path}: {e}") from None
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -43,6 +56,10 @@ def _read(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, keep_default_na=False)
     except FileNotFoundError:
         raise PodiumError(f"{path}: file not found") from None
+    except pd.errors.EmptyDataError:
+        raise PodiumError(f"{path}: empty file; a submission has a header row and one row per test sample") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
+        raise PodiumError(f"{path}: not a readable CSV ({e})") from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,20 +84,24 @@ def main(argv: list[str] | None = None) -> None:
                 result = diff_audio(a, b)
             else:
                 classes, sizes = _detection_context(args.raw)
-                result = diff_detection(
-                    parse_detection(a, classes, sizes), parse_detection(b, classes, sizes), args.iou, args.score
-                )
+                with _about(args.a):
+                    preds_a = parse_detection(a, classes, sizes)
+                with _about(args.b):
+                    preds_b = parse_detection(b, classes, sizes)
+                result = diff_detection(preds_a, preds_b, args.iou, args.score)
             print(json.dumps(result, indent=2))
         else:
             table = _read(args.submission)
             kind = _kind(table, args.submission)
             sample = _read(args.raw / kind / "sample_submission.csv")
             if kind == "audio":
-                labels = sorted(pd.read_csv(args.raw / "audio/train/labels.csv").label.unique())
-                validate_audio(table, sample, labels)
+                labels = sorted(_read(args.raw / "audio/train/labels.csv").label.unique())
+                with _about(args.submission):
+                    validate_audio(table, sample, labels)
             else:
                 classes, sizes = _detection_context(args.raw)
-                validate_detection(table, sample, classes, sizes)
+                with _about(args.submission):
+                    validate_detection(table, sample, classes, sizes)
             print(f"{args.submission}: valid {kind} submission, {len(table)} rows")
     except PodiumError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -10,6 +10,7 @@ of its section key by key plus its own model's `per_model` entry, never another 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, Literal
 import yaml
 
 from podium.settings import (
+    AUDIO_BASELINES,
     AudioFeatureConfig,
     AudioPredictConfig,
     AudioTrainConfig,
@@ -89,6 +91,9 @@ def check_section(tp: type, value: Any, where: str) -> Any:
     return _check(value, tp, where)
 
 
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def _check(value: Any, tp: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
@@ -102,7 +107,11 @@ def _check(value: Any, tp: Any, where: str) -> Any:
         if missing:
             raise ParamsError(f"{where}: missing key(s) {missing}")
         hints = typing.get_type_hints(tp)
-        return tp(**{k: _check(value[k], hints[k], f"{where}.{k}") for k in fields})
+        checked = {k: _check(value[k], hints[k], f"{where}.{k}") for k in fields}
+        try:
+            return tp(**checked)
+        except ParamsError as e:  # a range check of the section: say where
+            raise ParamsError(f"{where}: {e}") from None
     if origin is Literal:
         if value not in typing.get_args(tp):
             raise ParamsError(f"{where}: {value!r} is not one of {list(typing.get_args(tp))}")
@@ -132,6 +141,8 @@ def _check(value: Any, tp: Any, where: str) -> Any:
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+        return float(value)  # YAML 1.1 (PyYAML) reads `1e-3` as a string; YAML 1.2 and people read a number
     if tp in (int, float) and isinstance(value, bool) or not isinstance(value, tp):
         raise ParamsError(f"{where}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
     return value
@@ -163,9 +174,25 @@ def load_params(path: str | Path) -> dict[str, Any]:
                     )
             for model in params[name].per_model:  # listed or not (a model dropped for now), its knobs are valid
                 resolve_model(params[name], model, name)
+        check_audio_models(params["models"].audio)
     except ParamsError as e:
         raise ParamsError(f"{path}: {e}") from None
     return params
+
+
+def check_audio_models(names: list[str]) -> None:
+    """Every audio model is a podium baseline or a model timm knows (timm, and so torch, is imported only when
+    a name is not a baseline)."""
+    others = [n for n in names if n not in AUDIO_BASELINES]
+    if not others:
+        return
+    import timm
+
+    if unknown := [n for n in others if not timm.is_model(n)]:
+        raise ParamsError(
+            f"models.audio: {unknown} are neither podium baselines {list(AUDIO_BASELINES)} nor timm "
+            "models (`timm.list_models('*name*')` lists timm's)"
+        )
 
 
 def resolve_model(section: Any, model: str, name: str) -> Any:

@@ -13,6 +13,31 @@ class ParamsError(PodiumError, ValueError):
     """params.yaml does not match what podium expects."""
 
 
+_ANY = None
+
+
+def _bounds(section, **limits: tuple[float | None, float | None]) -> None:
+    """Each named field (or every item of a list field) lies in [low, high] (None: unbounded), else a
+    ParamsError naming the field and the range; the params loader adds the section's path."""
+    for name, (low, high) in limits.items():
+        value = getattr(section, name)
+        for v in value if isinstance(value, list) else [value]:
+            if (low is not None and v < low) or (high is not None and v > high):
+                allowed = (
+                    f"[{low}, {high}]"
+                    if low is not None and high is not None
+                    else (f">= {low}" if low is not None else f"<= {high}")
+                )
+                raise ParamsError(f"{name} must be {allowed}, got {value!r}")
+
+
+def _not_empty(section, *names: str) -> None:
+    for name in names:
+        if not getattr(section, name):
+            raise ParamsError(f"{name} must not be empty")
+
+
+AUDIO_BASELINES = ("small_cnn", "cnn_gru", "cnn_lstm")  # keys of podium.audio.models.BASELINES
 DetectorName = Literal["vfnet", "cascade_rcnn", "faster_rcnn"]  # keys of podium.detection.config.BASE_CONFIGS
 
 
@@ -22,7 +47,7 @@ class Models:
     combine them. Each listed model needs a `per_model` entry in its task's per-model sections."""
 
     detection: list[DetectorName]
-    audio: list[str]  # podium baselines (podium.audio.models.BASELINES) or any timm model name
+    audio: list[str]  # podium baselines (AUDIO_BASELINES) or any timm model name (checked against timm's list)
 
 
 @dataclass(frozen=True)
@@ -30,6 +55,9 @@ class Common:
     seed: int
     sample_rate: int  # Hz; every clip is resampled to this rate, mono
     clip_seconds: float  # every clip is padded/cropped to this length
+
+    def __post_init__(self):
+        _bounds(self, sample_rate=(1000, _ANY), clip_seconds=(0.01, _ANY))
 
 
 @dataclass(frozen=True)
@@ -48,6 +76,20 @@ class Download:
     audio_test_per_word: int
     unseen_voice_fraction: float
     noise_clips: int
+
+    def __post_init__(self):
+        _bounds(
+            self,
+            detection_train_images=(0, _ANY),
+            detection_test_images=(0, _ANY),
+            image_size=(32, _ANY),
+            max_objects=(0, _ANY),
+            empty_fraction=(0, 1),
+            audio_train_per_word=(0, _ANY),
+            audio_test_per_word=(0, _ANY),
+            unseen_voice_fraction=(0, 1),
+            noise_clips=(0, _ANY),
+        )
 
 
 @dataclass(frozen=True)
@@ -135,6 +177,17 @@ class AudioFeatureConfig:
     n_mfcc: int  # used by kind: mfcc
     trimel: list[list[int]]  # three [n_fft, hop] pairs, used by kind: trimel
 
+    def __post_init__(self):
+        _bounds(
+            self,
+            n_fft=(16, _ANY),
+            hop=(1, _ANY),
+            n_mels=(1, _ANY),
+            fmin=(0, _ANY),
+            fmax=(self.fmin, _ANY),
+            n_mfcc=(1, self.n_mels),
+        )
+
 
 @dataclass(frozen=True)
 class AudioTrainConfig:
@@ -159,6 +212,26 @@ class AudioTrainConfig:
     num_workers: int  # DataLoader workers reading clips
     per_model: dict[str, dict[str, Any]]  # model -> its differences from the knobs above, e.g. {resnet18: {lr: 0.001}}
 
+    def __post_init__(self):
+        _bounds(
+            self,
+            epochs=(1, _ANY),
+            batch_size=(1, _ANY),
+            lr=(1e-12, _ANY),
+            weight_decay=(0, _ANY),
+            patience=(1, _ANY),
+            label_smoothing=(0, 0.99),
+            mixup_alpha=(0, _ANY),
+            spec_time_masks=(0, _ANY),
+            spec_time_width=(0, _ANY),
+            spec_freq_masks=(0, _ANY),
+            spec_freq_width=(0, _ANY),
+            time_shift=(0, _ANY),
+            gain_db=(0, _ANY),
+            gpus=(1, _ANY),
+            num_workers=(0, _ANY),
+        )
+
 
 @dataclass(frozen=True)
 class AudioPredictConfig:
@@ -167,11 +240,15 @@ class AudioPredictConfig:
     batch_size: int
     device: Literal["auto", "cpu", "cuda"]
 
+    def __post_init__(self):
+        _not_empty(self, "tta_shifts")
+        _bounds(self, batch_size=(1, _ANY))
+
 
 @dataclass(frozen=True)
 class DetectorTrainConfig:
     image_size: int  # px: images are resized (aspect kept) to fit this square
-    backbone_depth: int  # ResNet depth: 18, 34, 50, 101
+    backbone_depth: Literal[18, 34, 50, 101, 152]  # ResNet depth
     base_channels: int  # ResNet stem width (64 in the standard ResNet)
     neck_channels: int  # FPN width (256 standard); heads are resized to match
     frozen_stages: int  # ResNet stages frozen for the whole run (-1: none)
@@ -191,13 +268,38 @@ class DetectorTrainConfig:
     roi_samples: int  # RoIs sampled per image for each R-CNN stage's loss (mmdet's default: 512)
     score_thr: float  # predictions above this score are kept (validation, OOF, test)
     max_per_img: int  # predictions kept per image
-    load_from: str  # checkpoint path or URL (e.g. COCO-pretrained); "" trains from scratch
+    load_from: str  # checkpoint path or URL (e.g. COCO-pretrained); "" trains from scratch; loaded weights-only
+    load_from_full_pickle: bool  # RISK: true unpickles a local load_from file in full, running any code it holds
     device: Literal["auto", "cpu", "cuda"]
     gpus: int  # processes (one per GPU; on CPU, gloo processes); >1 runs under torchrun
     num_workers: int  # DataLoader workers
     online_augment: dict[str, OnlineOp]  # mmdet train pipeline (albumentations via Albu), in this order
     online_min_visibility: float  # online ops drop a box keeping less of its area in the image; clip the rest
     per_model: dict[str, dict[str, Any]]  # model -> its differences from the knobs above
+
+    def __post_init__(self):
+        _bounds(
+            self,
+            image_size=(32, _ANY),
+            base_channels=(1, _ANY),
+            neck_channels=(1, _ANY),
+            frozen_stages=(-1, 4),
+            freeze_backbone_epochs=(0, _ANY),
+            epochs=(0, _ANY),
+            batch_size=(1, _ANY),
+            lr=(1e-12, _ANY),
+            weight_decay=(0, _ANY),
+            warmup_iters=(0, _ANY),
+            grad_clip=(0, _ANY),
+            patience=(1, _ANY),
+            proposals=(1, _ANY),
+            roi_samples=(1, _ANY),
+            score_thr=(0, 1),
+            max_per_img=(1, _ANY),
+            gpus=(1, _ANY),
+            num_workers=(0, _ANY),
+            online_min_visibility=(0, 1),
+        )
 
 
 @dataclass(frozen=True)
@@ -209,6 +311,10 @@ class DetectorPredictConfig:
     batch_size: int
     device: Literal["auto", "cpu", "cuda"]
     per_model: dict[str, dict[str, Any]]  # model -> its differences from the knobs above
+
+    def __post_init__(self):
+        _not_empty(self, "tta_views", "tta_scales")
+        _bounds(self, tta_scales=(0.1, 10), tta_iou_thr=(0.01, 1), batch_size=(1, _ANY))
 
 
 @dataclass(frozen=True)
@@ -225,8 +331,24 @@ class EnsembleConfig:
     tune_trials: int  # Optuna trials on OOF; 0 uses the settings above as they are
     workers: int  # processes fusing boxes
 
+    def __post_init__(self):
+        _bounds(
+            self,
+            box_iou_thr=(0.01, 1),
+            box_skip_thr=(0, 1),
+            box_score_thr=(0, 1),
+            tune_trials=(0, _ANY),
+            workers=(1, _ANY),
+        )
+        for name in ("box_weights", "vote_weights"):
+            if any(w < 0 for w in getattr(self, name).values()):
+                raise ParamsError(f"{name} must be >= 0, got {getattr(self, name)}")
+
 
 @dataclass(frozen=True)
 class SubmitConfig:
     empty_prediction: str  # PredictionString of an image without boxes
     max_boxes: int  # per image, highest scores first
+
+    def __post_init__(self):
+        _bounds(self, max_boxes=(1, _ANY))

@@ -154,3 +154,64 @@ def test_local_folder_in_wrong_layout_names_what_is_missing(tmp_path):
 def test_kaggle_without_credentials_says_where_to_put_them(tmp_path):
     with pytest.raises(DownloadError, match=r"kaggle.json"):
         kaggle_download("some-competition", tmp_path, environ={}, home=Path(tmp_path))
+
+
+def test_a_truncated_zip_is_called_truncated(tmp_path):
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(_layout_zip()[:300])  # the central directory, at the end, is gone
+    with pytest.raises(DownloadError, match=r"cut.zip: truncated or corrupt zip"):
+        extract_archive(cut, tmp_path / "x")
+
+
+def _tar(tmp_path, name, member, link=None):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        info = tarfile.TarInfo(member)
+        if link:
+            info.type, info.linkname = tarfile.SYMTYPE, link
+            tf.addfile(info)
+        else:
+            info.size = 1
+            tf.addfile(info, io.BytesIO(b"x"))
+    (tmp_path / name).write_bytes(buf.getvalue())
+    return tmp_path / name
+
+
+@pytest.mark.parametrize(
+    "member, link, message",
+    [
+        ("/etc/evil.txt", None, r"member '/etc/evil.txt' would be written outside"),
+        ("comp/../../evil.txt", None, r"member 'comp/../../evil.txt' would be written outside"),
+        ("comp/link", "/etc/passwd", r"member 'comp/link' is unsafe"),
+    ],
+)
+def test_unsafe_tar_members_are_named_as_unsafe_not_corrupt(tmp_path, member, link, message):
+    archive = _tar(tmp_path, "evil.tar.gz", member, link)
+    with pytest.raises(DownloadError, match=message) as error:
+        extract_archive(archive, tmp_path / "out")
+    assert "corrupt" not in str(error.value) and not (tmp_path / "evil.txt").exists()
+
+
+def test_an_archive_in_the_wrong_layout_names_the_archive(tmp_path):
+    archive = _tar(tmp_path, "flat.tar.gz", "comp/readme.txt")
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(LayoutError, match=r"flat.tar.gz: .*the archive"):
+        install_tree(archive, out)
+
+
+def test_the_kaggle_cli_beside_the_interpreter_is_found_without_path(tmp_path, monkeypatch):
+    import sys
+
+    bindir = tmp_path / "venv/bin"
+    bindir.mkdir(parents=True)
+    fake = bindir / "kaggle"
+    fake.write_text(f'#!/bin/sh\necho "$@" > {bindir / "args"}\n: > "$6/comp.zip"\n')  # shell builtins only
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(bindir / "python"))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    got = kaggle_download(
+        "some-comp", tmp_path / "dl", environ={"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}, home=tmp_path
+    )
+    assert got == tmp_path / "dl/comp.zip"
+    assert (bindir / "args").read_text().split()[:4] == ["competitions", "download", "-c", "some-comp"]

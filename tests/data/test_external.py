@@ -10,6 +10,9 @@ import soundfile as sf
 from podium.data.external import (
     COMPETITION,
     DETECTION_READERS,
+    BadSample,
+    DetectionSample,
+    check_detection_sample,
     merge_audio,
     merge_detection,
     read_audio_csv,
@@ -94,7 +97,7 @@ def test_bad_samples_are_reported_with_file_and_reason(competition, tmp_path):
     reasons = {b.file: b.reason for b in report.bad}
     assert set(reasons) == {"c2.png", "gone.png", "corrupt.png", "flat.png", "hex.png"}
     assert "outside the 40x30 image" in reasons["c2.png"]
-    assert reasons["gone.png"] == "missing file" and reasons["corrupt.png"] == "unreadable image"
+    assert reasons["gone.png"] == "missing file" and reasons["corrupt.png"].startswith("unreadable or truncated")
     assert "zero-area" in reasons["flat.png"] and "hexagon" in reasons["hex.png"]
     assert report.kept == {"comp": 2}
 
@@ -141,3 +144,63 @@ def test_audio_sources_are_resampled_to_mono_with_labels_mapped(tmp_path):
     assert np.abs(audio).max() == pytest.approx(0.25, abs=0.01)  # mono = mean of channels
     assert [b.file for b in report.bad] == ["empty_nohash_0.wav"]
     assert report.duplicates[0]["same_as"] == "a.wav"
+
+
+def test_a_truncated_jpeg_is_a_bad_sample_not_grey_rows(competition, tmp_path):
+    """Before: OpenCV decoded the cut file with flat grey rows and only printed a libjpeg warning."""
+    cv2.imwrite(str(competition / "images/c0.jpg"), np.random.default_rng(0).integers(0, 255, (30, 40, 3), np.uint8))
+    data = (competition / "images/c0.jpg").read_bytes()
+    (competition / "images/c0.jpg").write_bytes(data[: len(data) // 2])
+    coco = json.loads((competition / "ann.json").read_text())
+    coco["images"][0]["file_name"] = "c0.jpg"
+    (competition / "ann.json").write_text(json.dumps(coco))
+    _, report = merge_detection(
+        read_coco(competition / "ann.json", competition / "images", "comp", None), [], CLASSES, tmp_path / "o"
+    )
+    assert [(b.file, b.reason.split(" (")[0]) for b in report.bad] == [("c0.jpg", "unreadable or truncated image")]
+    assert "truncated" in report.bad[0].reason
+
+
+@pytest.mark.parametrize("bbox", ["[1, 2, 3]", "7", "[1, 2, 'x', 4]", "[1, 2, nan, 4]", "{}", "", "__import__('os')"])
+def test_a_bad_csv_bbox_is_a_bad_sample_dropped_or_failed_by_params(tmp_path, bbox):
+    ext = tmp_path / "ext"
+    _image(ext / "img/w1.jpg", 1)
+    _image(ext / "img/w2.jpg", 2)
+    (ext / "train.csv").write_text(f'image_id,bbox\nw1,"{bbox}"\nw2,"[1, 2, 3, 4]"\n')
+    samples = list(DETECTION_READERS["csv"](ext / "train.csv", ext / "img", "gwd", {"*": "circle"}))
+    bad = [s for s in samples if isinstance(s, BadSample)]
+    assert [b.file for b in bad] == ["w1.jpg"] and "unparsable bbox" in bad[0].reason
+    assert [s.path.name for s in samples if not isinstance(s, BadSample)] == ["w2.jpg"]
+
+
+def test_a_negative_box_width_is_called_negative_not_zero_area(tmp_path):
+    _image(tmp_path / "a.png", 0)
+    reason, _ = check_detection_sample(DetectionSample(tmp_path / "a.png", [[10, 1, -5, 3]], ["circle"], "s", "g"))
+    assert reason == "negative box width or height [10, 1, -5, 3]"
+    reason, _ = check_detection_sample(DetectionSample(tmp_path / "gone.png", [], [], "s", "g"))
+    assert reason == "missing file"
+
+
+def test_a_float_clip_over_full_scale_is_scaled_and_reported_never_clipped(tmp_path):
+    comp = tmp_path / "comp"
+    (comp / "clips").mkdir(parents=True)
+    loud = (1.5 * np.sin(np.arange(16000) / 7)).astype(np.float32)
+    sf.write(comp / "clips/loud.wav", loud, 16000, subtype="FLOAT")
+    (comp / "labels.csv").write_text("fname,label\nloud.wav,yes\n")
+    rows, report = merge_audio(
+        read_audio_csv(comp / "labels.csv", COMPETITION, None, "fname", comp / "clips"), 16000, tmp_path / "out"
+    )
+    assert [r["fname"] for r in rows] == ["loud.wav"]
+    assert report.rescaled == [{"source": COMPETITION, "file": str(comp / "clips/loud.wav"), "peak": 1.5}]
+    written, _ = sf.read(tmp_path / "out/clips/loud.wav")
+    assert 0.99 < np.abs(written).max() <= 0.999 + 1e-4  # scaled: the wave's shape is kept, not flattened
+    np.testing.assert_allclose(written, loud * (0.999 / 1.5), atol=1e-4)
+
+
+def test_a_speech_commands_name_without_nohash_is_reported(tmp_path):
+    root = tmp_path / "sc"
+    (root / "yes").mkdir(parents=True)
+    sf.write(root / "yes/recording1.wav", np.full(16000, 0.1, np.float32), 16000)
+    rows, report = merge_audio(read_audio_folders(root, "sc", {"yes": "yes"}), 16000, tmp_path / "out")
+    assert rows[0]["group"] == "sc:recording1"
+    assert report.notes and "speaker is unknown" in report.notes[0]["note"]

@@ -24,7 +24,7 @@ def _build(model="faster_rcnn", classes=("a", "b", "c"), **changes):
         model,
         cfg,
         classes=list(classes),
-        online=online_augment(cfg.online_augment, cfg.online_min_visibility),
+        online=online_augment(cfg.online_augment, cfg.online_min_visibility, seed=1),
         train_ann="train.json",
         val_ann="val.json",
         work_dir="work",

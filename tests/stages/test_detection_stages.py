@@ -202,3 +202,19 @@ def test_a_poisoned_config_py_is_never_executed(vfnet_run, tiny_data, params_fac
     (folder / "config.py").write_text(f"_x = __import__('pathlib').Path({str(marker)!r}).write_text('ran')\n")
     _predict(run_stage, params, tiny_data, tmp_path, tmp_path / "p")
     assert not marker.exists() and (tmp_path / "p/oof.json").exists()
+
+
+@pytest.mark.parametrize("where", ["local", "url"])
+def test_a_malicious_load_from_runs_nothing(
+    tmp_path, tiny_data, params_factory, run_stage, served, malicious_checkpoint, where, monkeypatch
+):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # the stage downloads URLs into torch's cache
+    marker = tmp_path / "pwned"
+    path = malicious_checkpoint(tmp_path / "evil.pth", marker)
+    source = str(path) if where == "local" else f"{served}/evil.pth"
+    result = _train(
+        run_stage, params_factory(train_detector={"load_from": source}), tiny_data, tmp_path / "o", check=False
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "holds more than weights" in result.stderr and not marker.exists()
+    assert not (tmp_path / "o/models").exists()

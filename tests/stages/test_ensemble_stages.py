@@ -129,6 +129,13 @@ def test_tune_then_submit_scores_perfect_predictions_perfectly(
     assert manifest["models"] == ["small_cnn"] and manifest["folds"] == [0, 1] and len(manifest["params_sha256"]) == 64
 
 
+def _drop_a_test_image(predictions):
+    path = predictions / "detection/vfnet/fold0/test.json"
+    data = json.loads(path.read_text())
+    data["images"] = data["images"][1:]
+    path.write_text(json.dumps(data))
+
+
 def _break_audio_row(predictions, drop: bool):
     path = predictions / "audio/small_cnn/fold1/test.csv"
     header, *rows = path.read_text().splitlines(keepends=True)
@@ -146,6 +153,7 @@ def _break_audio_row(predictions, drop: bool):
             lambda p: shutil.copy(p / "audio/small_cnn/fold0/test.csv", p / "audio/small_cnn/fold1/test.csv"),
             "fold1/test.csv: made by model=small_cnn fold=0, not model=small_cnn fold=1",
         ),
+        (lambda p: _drop_a_test_image(p), r"vfnet/fold0/test.json: 1 test image\(s\) have no prediction"),
         (lambda p: _break_audio_row(p, drop=True), r"fold1/test.csv: no row for 1 clip\(s\)"),
         (lambda p: _break_audio_row(p, drop=False), r"fold1/test.csv: .*1 clip\(s\) appear twice"),
     ],

@@ -14,6 +14,8 @@ import timm
 import torch
 from torch import nn
 
+from podium.weights import load_weights
+
 
 def _conv_block(c_in: int, c_out: int, dropout: float, pool: tuple[int, int]) -> nn.Sequential:
     return nn.Sequential(
@@ -89,7 +91,7 @@ BASELINES: dict[str, Callable[..., nn.Module]] = {
 
 def create_network(name: str, num_classes: int, in_chans: int, pretrained: str = "") -> nn.Module:
     """A baseline by name, or any timm model; `pretrained` is a local path or URL of timm-format weights
-    (adapted by timm to `in_chans` and with the classifier replaced for `num_classes`)."""
+    (adapted by timm to `in_chans` and with the classifier replaced for `num_classes`), loaded weights-only."""
     if name in BASELINES:
         if pretrained:
             raise ValueError(f"{name} is trained from scratch; pretrained weights apply to timm models only")
@@ -99,15 +101,12 @@ def create_network(name: str, num_classes: int, in_chans: int, pretrained: str =
             f"unknown audio model {name!r}: neither a podium baseline {sorted(BASELINES)} nor a "
             "timm model (see timm.list_models())"
         )
-    overlay = {}
-    if pretrained:
-        overlay = {"url": pretrained} if pretrained.startswith(("http://", "https://")) else {"file": pretrained}
+    # The weights the user named, loaded weights-only by podium and handed to timm as a state dict (timm then
+    # adapts the stem to `in_chans` and drops a classifier of another size). Never timm's hub: a hub id would
+    # win over a given URL and go online.
+    overlay = {"state_dict": load_weights(pretrained, "train_audio.pretrained")} if pretrained else None
     return timm.create_model(
-        name,
-        pretrained=bool(pretrained),
-        num_classes=num_classes,
-        in_chans=in_chans,
-        pretrained_cfg_overlay=overlay or None,
+        name, pretrained=bool(pretrained), num_classes=num_classes, in_chans=in_chans, pretrained_cfg_overlay=overlay
     )
 
 

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from podium.augment import policy
-from podium.clips import read_clip, write_clip
+from podium.clips import read_clip, scale_to_full_scale, write_clip
 from podium.errors import PodiumError
 from podium.progress import bar
 from podium.settings import AugmentConfig, AugmentOp
@@ -188,9 +188,8 @@ class AudioCloner(_Cloner):
                 if rms_db < self.min_rms_db:
                     reason = f"silent ({rms_db:.0f} dBFS < {self.min_rms_db:.0f})"
                     continue
-                peak = float(np.abs(out).max())
-                if peak > 1.0:
-                    out = (out * (0.999 / peak)).astype(np.float32)
+                if float(np.abs(out).max()) > 1.0:
+                    out = scale_to_full_scale(out)
                     result.rescaled += 1
                 name = clone_name(job["fname"], k)
                 write_clip(self.out / name, out, self.sample_rate)

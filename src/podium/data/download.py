@@ -8,6 +8,7 @@ import csv
 import http.client
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 import urllib.error
@@ -20,7 +21,7 @@ import numpy as np
 
 from podium.clips import write_clip
 from podium.data import synthetic_audio, synthetic_detection
-from podium.data.layout import check_layout
+from podium.data.layout import LayoutError, check_layout
 from podium.errors import PodiumError
 from podium.files import sha256_file, write_json
 from podium.progress import bar as progress_bar
@@ -177,9 +178,25 @@ def extract_archive(archive: Path, dest: Path) -> None:
                 zf.extractall(dest)
         elif tarfile.is_tarfile(archive):
             with tarfile.open(archive) as tf:
+                for member in tf.getmembers():
+                    if Path(member.name).is_absolute() or ".." in Path(member.name).parts:
+                        raise DownloadError(
+                            f"{archive}: member {member.name!r} would be written outside {dest}; "
+                            "refused (rebuild the archive with relative paths)"
+                        )
                 tf.extractall(dest, filter="data")
+        elif archive.read_bytes()[:4] == b"PK\x03\x04":
+            raise DownloadError(
+                f"{archive}: truncated or corrupt zip (no central directory at its end); download it "
+                "again (a partial download?) or rebuild it"
+            )
         else:
             raise DownloadError(f"{archive}: not a zip or tar archive; give a folder, .zip or .tar(.gz)")
+    except tarfile.FilterError as e:  # a link or member tar's data filter refuses: not corruption
+        raise DownloadError(
+            f"{archive}: member {e.tarinfo.name!r} is unsafe ({e}); refused, nothing written outside "
+            f"{dest}; rebuild the archive without it"
+        ) from e
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
         if isinstance(e, DownloadError):
             raise
@@ -202,7 +219,10 @@ def install_tree(src: Path, out: Path) -> list[str]:
         staging = out / ".unpacked"
         extract_archive(src, staging)
         root = find_data_root(staging)
-        tasks = check_layout(root)
+        try:
+            tasks = check_layout(root)
+        except LayoutError as e:  # name the archive, not the staging folder (deleted with the failed output)
+            raise LayoutError(f"{src}: {str(e).replace(str(root), 'the archive')}") from None
         for task in tasks:
             shutil.move(str(root / task), out / task)
         shutil.rmtree(staging)
@@ -227,9 +247,12 @@ def kaggle_download(competition: str, out: Path, environ: Mapping[str, str], hom
             f"no Kaggle credentials: put your API token in {config} (chmod 600) or set "
             "KAGGLE_USERNAME and KAGGLE_KEY; see https://www.kaggle.com/docs/api"
         )
-    exe = shutil.which("kaggle")
+    beside = Path(sys.executable).parent / "kaggle"  # this interpreter's environment, on PATH or not
+    exe = str(beside) if beside.is_file() else shutil.which("kaggle")
     if exe is None:
-        raise DownloadError("the `kaggle` CLI is not installed; run `make setup`")
+        raise DownloadError(
+            f"the `kaggle` CLI is not installed in {Path(sys.executable).parent} nor on PATH; run `make setup`"
+        )
     out.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [exe, "competitions", "download", "-c", competition, "-p", str(out)], capture_output=True, text=True

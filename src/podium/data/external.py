@@ -17,8 +17,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
-from podium.clips import AudioError, read_clip, write_clip
+from podium.clips import AudioError, load_clip, scale_to_full_scale, write_clip
 from podium.data.layout import AUDIO_SUFFIXES, COMPETITION, IMAGE_SUFFIXES
 from podium.errors import PodiumError
 from podium.files import link_or_copy, read_json, sha256_file
@@ -46,9 +47,12 @@ class MergeReport:
     kept: dict[str, int] = field(default_factory=dict)  # per source
     bad: list[BadSample] = field(default_factory=list)
     duplicates: list[dict] = field(default_factory=list)
+    rescaled: list[dict] = field(default_factory=list)  # clips over full scale, scaled to a 0.999 peak
+    notes: list[dict] = field(default_factory=list)  # kept, but worth a look (e.g. no speaker in a file name)
 
     def as_dict(self) -> dict:
-        return {"kept": self.kept, "bad": [vars(b) for b in self.bad], "duplicates": self.duplicates}
+        out = {"kept": self.kept, "bad": [vars(b) for b in self.bad], "duplicates": self.duplicates}
+        return {**out, **{k: v for k, v in (("rescaled", self.rescaled), ("notes", self.notes)) if v}}
 
 
 # ---- detection readers: each yields DetectionSample (labels already mapped) or BadSample -----------------
@@ -92,6 +96,21 @@ def read_coco(
         )
 
 
+def parse_bbox(text: str | None) -> list[float] | None:
+    """A CSV cell `"[x, y, w, h]"` as four finite floats, or None for anything else (a bad sample, never an
+    exception): literal_eval reads Python literals only, never calls code."""
+    try:
+        value = ast.literal_eval(text.strip()) if isinstance(text, str) and len(text) < 1000 else None
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    if not isinstance(value, list | tuple) or len(value) != 4:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        return None
+    box = [float(v) for v in value]
+    return box if all(np.isfinite(box)) else None
+
+
 def read_box_csv(
     csv_path: Path,
     images: Path,
@@ -116,10 +135,11 @@ def read_box_csv(
             mapped = classes.get(name)
             if mapped is None:
                 unknown.append(name)
-            try:
-                boxes.append([float(v) for v in ast.literal_eval(row["bbox"])])
-            except (ValueError, SyntaxError):
-                unknown.append(f"unparsable bbox {row['bbox']!r}")
+            box = parse_bbox(row.get("bbox"))
+            if box is None:
+                unknown.append(f'unparsable bbox {row.get("bbox")!r} (want "[x, y, w, h]")')
+            else:
+                boxes.append(box)
             labels.append(mapped)
         if unknown:
             yield BadSample(source, files[image_id].name, f"unknown class or bad bbox {sorted(set(unknown))}")
@@ -172,16 +192,32 @@ DETECTION_READERS: dict[str, Callable[..., Iterable[DetectionSample | BadSample]
 }
 
 
+def image_problem(path: Path) -> tuple[str | None, tuple[int, int] | None]:
+    """(what is wrong with the image file or None, its (width, height)). The whole image is decoded by Pillow,
+    which reports truncated files of every format it reads (a cut JPEG decodes with grey rows in OpenCV and
+    only a libjpeg warning on stderr)."""
+    if not path.exists():
+        return "missing file", None
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return None, image.size
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        return f"unreadable or truncated image ({e})", None
+
+
 def check_detection_sample(sample: DetectionSample) -> tuple[str | None, tuple[int, int] | None]:
     """(reason it is bad or None, actual (width, height))."""
-    image = cv2.imread(str(sample.path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        return ("missing file" if not sample.path.exists() else "unreadable image"), None
-    h, w = image.shape[:2]
+    problem, size = image_problem(sample.path)
+    if problem:
+        return problem, None
+    w, h = size
     if sample.size is not None and tuple(sample.size) != (w, h):
         return f"annotation says {sample.size[0]}x{sample.size[1]} but the image is {w}x{h}", (w, h)
     for x, y, bw, bh in sample.boxes:
-        if bw <= 0 or bh <= 0:
+        if bw < 0 or bh < 0:
+            return f"negative box width or height [{x}, {y}, {bw}, {bh}]", (w, h)
+        if bw == 0 or bh == 0:
             return f"zero-area box [{x}, {y}, {bw}, {bh}]", (w, h)
         if x < -1 or y < -1 or x + bw > w + 1 or y + bh > h + 1:  # 1 px slack for rounding
             return f"box [{x}, {y}, {bw}, {bh}] outside the {w}x{h} image", (w, h)
@@ -258,6 +294,7 @@ class AudioSample:
     label: str
     source: str
     group: str  # speaker, when known
+    note: str = ""  # something the merge report should mention
 
 
 def read_audio_csv(
@@ -281,7 +318,16 @@ def read_audio_folders(root: Path, source: str, labels: dict[str, str]) -> Itera
         if label is None:
             continue
         for clip in sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES):
-            yield AudioSample(clip, label, source, clip.stem.split("_nohash_")[0])
+            if "_nohash_" in clip.stem:
+                yield AudioSample(clip, label, source, clip.stem.split("_nohash_")[0])
+            else:  # its own group: folds cannot keep this speaker's other clips together
+                yield AudioSample(
+                    clip,
+                    label,
+                    source,
+                    clip.stem,
+                    "no `<speaker>_nohash_<n>` in the name: its speaker is unknown, so it is grouped alone",
+                )
 
 
 def merge_audio(
@@ -294,10 +340,15 @@ def merge_audio(
     rows, seen = [], {}
     for sample in progress(samples):
         try:
-            audio = read_clip(sample.path, sample_rate)
+            audio, peak = load_clip(sample.path, sample_rate)
         except (AudioError, FileNotFoundError) as e:
             report.bad.append(BadSample(sample.source, sample.path.name, str(e).split(": ", 1)[-1]))
             continue
+        if peak > 1.0:  # a float file over full scale: scaled, never clipped, and reported
+            audio = scale_to_full_scale(audio)
+            report.rescaled.append({"source": sample.source, "file": str(sample.path), "peak": round(peak, 4)})
+        if sample.note:
+            report.notes.append({"source": sample.source, "file": str(sample.path), "note": sample.note})
         pcm = np.round(audio * 32767).astype(np.int16)
         digest = hashlib.sha256(pcm.tobytes()).hexdigest()
         name = (

@@ -233,7 +233,7 @@ def build_train_config(
         return dict(
             batch_size=batch_size,
             num_workers=cfg.num_workers,
-            persistent_workers=cfg.num_workers > 0,
+            persistent_workers=False,  # workers restart each epoch and see its number (SeededAlbu)
             sampler=dict(type="DefaultSampler", shuffle=shuffle),
             dataset=dict(
                 type="CocoDataset",
@@ -255,6 +255,8 @@ def build_train_config(
         hooks.append(dict(type="FreezeBackboneHook", epochs=cfg.freeze_backbone_epochs))
     if cfg.ema:
         hooks.append(dict(type="EMAHook", ema_type="ExpMomentumEMA", momentum=0.0002, update_buffers=True, priority=49))
+    if any(step["type"] == "SeededAlbu" for step in online):
+        hooks.append(dict(type="AugmentEpochHook"))
     config = dict(
         default_scope="mmdet",
         custom_imports=dict(imports=["podium.detection.hooks"], allow_failed_imports=False),  # for mmdet's tools
@@ -308,6 +310,7 @@ def build_train_config(
         log_processor=dict(type="LogProcessor", window_size=10, by_epoch=True),
         log_level="INFO",
         load_from=cfg.load_from or None,
+        load_from_full_pickle=cfg.load_from_full_pickle,  # read by podium.detection.train.run_training
         resume=False,
         randomness=dict(seed=seed, deterministic=False),
         launcher="pytorch" if distributed else "none",

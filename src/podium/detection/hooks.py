@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import zlib
 
 import numpy as np
 from mmdet.datasets.transforms import Albu
@@ -21,13 +22,33 @@ from podium.augment.policy import image_op
 
 @TRANSFORMS.register_module()
 class SeededAlbu(Albu):
-    """mmdet's `Albu`, with the albumentations pipeline seeded from numpy's generator when built. albumentations
-    2 seeds each Compose from OS entropy otherwise, so training with the same `common.seed` would differ run to
-    run; mmengine seeds numpy (per dataloader worker too) before the pipeline is built."""
+    """mmdet's `Albu` whose draws are a function of (seed, epoch, image): the same for a resumed run as for an
+    uninterrupted one, whatever the worker count. (albumentations 2 seeds each Compose from OS entropy otherwise,
+    and a generator seeded once restarts from its first draw when a run resumes.) `AugmentEpochHook` tells it
+    the epoch."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, seed: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.aug.set_random_seed(int(np.random.randint(2**31)))
+        self.seed, self.epoch = seed, 0
+
+    def transform(self, results: dict) -> dict:
+        path = str(results.get("img_path", results.get("img_id", "")))
+        sample_seed = np.random.SeedSequence([self.seed, self.epoch, zlib.crc32(path.encode())]).generate_state(1)[0]
+        self.aug.set_random_seed(int(sample_seed))
+        return super().transform(results)
+
+
+@HOOKS.register_module()
+class AugmentEpochHook(Hook):
+    """Before each training epoch, hands the epoch to the train pipeline's `SeededAlbu` (the dataloader's
+    workers are started per epoch, so they see it)."""
+
+    priority = "NORMAL"
+
+    def before_train_epoch(self, runner) -> None:
+        for step in getattr(runner.train_dataloader.dataset.pipeline, "transforms", []):
+            if isinstance(step, SeededAlbu):
+                step.epoch = runner.epoch
 
 
 @HOOKS.register_module()
@@ -60,16 +81,17 @@ class FreezeBackboneHook(Hook):
             runner.logger.info(f"epoch {runner.epoch}: backbone unfrozen")
 
 
-def online_augment(ops: dict, min_visibility: float) -> list[dict]:
+def online_augment(ops: dict, min_visibility: float, seed: int) -> list[dict]:
     """mmdet pipeline steps for the online image augmentations `ops` ({name: OnlineOp}), applied in order
-    after resizing, through mmdet's `Albu` wrapper (seeded: `SeededAlbu`) with podium's op definitions
-    (podium.augment.policy), so boxes move with the image: clipped to it, dropped when less than
+    after resizing, through mmdet's `Albu` wrapper (`SeededAlbu`: draws from (seed, epoch, image)) with podium's
+    op definitions (podium.augment.policy), so boxes move with the image: clipped to it, dropped when less than
     `min_visibility` of a box remains."""
     if not ops:
         return []
     return [
         dict(
             type="SeededAlbu",
+            seed=seed,
             transforms=[image_op(name, op.strength, op.p) for name, op in ops.items()],
             bbox_params=dict(
                 type="BboxParams",

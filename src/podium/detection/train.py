@@ -159,8 +159,13 @@ def run_training(config: Config, resume: bool) -> tuple[object, Path | None]:
     )
 
     compat.apply()
+    compat.trust(config.work_dir)  # mmengine's own resumable checkpoints, written by this training
+    if config.load_from and config.get("load_from_full_pickle"):
+        compat.trust(config.load_from)  # the user's explicit opt-in (train_detector.load_from_full_pickle)
     config = copy.deepcopy(config)
     config.resume = resume
+    for backend in config.visualizer.vis_backends:  # a resumed run appends to the curves of the epochs before
+        backend.setdefault("init_kwargs", {})["resume"] = resume
     runner = Runner.from_cfg(config)
     keep_tables_out_of_the_console(runner.logger)
     if config.load_from and not resume:
@@ -205,10 +210,10 @@ def train_fold(
 ) -> FoldResult | None:
     """Train `model_name` on `fold` (the merged COCO `coco`, the folds table, the augment stage's `clones`;
     images under `images` and `clone_images`) in the resumable work folder `work`, DVCLive logs in
-    `reports`/live; then predict the fold's validation images with the best weights. Under torchrun every rank
-    trains; only rank 0 predicts and gets a result (the others get None). `where` names the COCO file and the
-    clones' file in errors; `progress(total)` returns a progress bar (update(n), close()) for the validation
-    images."""
+    `reports`/live (kept in `work` while training, so that a resumed run keeps its earlier epochs); then
+    predict the fold's validation images with the best weights. Under torchrun every rank trains; only rank 0
+    predicts and gets a result (the others get None). `where` names the COCO file and the clones' file in
+    errors; `progress(total)` returns a progress bar (update(n), close()) for the validation images."""
     import torch.distributed as dist
 
     classes = [c["name"] for c in coco["categories"]]
@@ -223,11 +228,11 @@ def train_fold(
         model_name,
         cfg,
         classes=classes,
-        online=online_augment(cfg.online_augment, cfg.online_min_visibility),
+        online=online_augment(cfg.online_augment, cfg.online_min_visibility, seed),
         train_ann=str(work / "data/train.json"),
         val_ann=str(work / "data/val.json"),
         work_dir=str(work),
-        reports_dir=str(reports / "live"),
+        reports_dir=str(work / "live"),  # in the work folder: a resumed run keeps the curves of earlier epochs
         seed=seed,
         use_cuda=use_cuda,
         distributed=distributed,
@@ -241,6 +246,8 @@ def train_fold(
     checkpoint = run_training(config, (work / "last_checkpoint").exists())[1] if cfg.epochs > 0 else None
     if rank != 0:
         return None
+    if (work / "live").is_dir():  # the curves, every epoch of every run that led here, into the stage's reports
+        shutil.copytree(work / "live", reports / "live", dirs_exist_ok=True)
     model = inference.build_detector(config.model, "cuda" if use_cuda else "cpu", checkpoint=checkpoint)
     paths = [images / img["file_name"] for img in val["images"]]
     bar = progress(len(paths)) if progress else None

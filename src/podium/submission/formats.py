@@ -40,6 +40,8 @@ def parse_detection(
     table: pd.DataFrame, classes: list[str], sizes: dict[str, tuple[int, int]], empty: str = ""
 ) -> list[ImagePredictions]:
     """Rows back to predictions (to score or compare a submission); `sizes`: image_id -> (width, height)."""
+    if missing := [c for c in ("image_id", "PredictionString") if c not in table.columns]:
+        raise SubmissionError(f"no column(s) {missing}: a detection submission has image_id,PredictionString")
     index = {c: i for i, c in enumerate(classes)}
     out = []
     for image_id, text in zip(table.image_id, table.PredictionString.fillna(""), strict=True):
@@ -54,16 +56,11 @@ def parse_detection(
         if unknown:
             raise SubmissionError(f"{image_id}: unknown class(es) {unknown}; classes are {classes}")
         w, h = sizes.get(str(image_id), (0, 0))
-        out.append(
-            ImagePredictions(
-                f"{image_id}",
-                w,
-                h,
-                [[float(v) for v in g[2:]] for g in groups],
-                [float(g[1]) for g in groups],
-                [index[g[0]] for g in groups],
-            )
-        )
+        try:
+            boxes, scores = [[float(v) for v in g[2:]] for g in groups], [float(g[1]) for g in groups]
+        except ValueError:
+            raise SubmissionError(f"{image_id}: a score or coordinate is not a number in {str(text)[:80]!r}") from None
+        out.append(ImagePredictions(f"{image_id}", w, h, boxes, scores, [index[g[0]] for g in groups]))
     return out
 
 
@@ -104,3 +101,26 @@ def _check_ids(table: pd.DataFrame, sample: pd.DataFrame, column: str) -> None:
         raise SubmissionError(f"{len(missing)} {column}(s) of the sample submission are missing, e.g. {missing[:3]}")
     if extra := sorted(got - want):
         raise SubmissionError(f"{len(extra)} {column}(s) are not in the sample submission, e.g. {extra[:3]}")
+
+
+def check_test_coverage(
+    sets: dict[str, list[list[ImagePredictions]]], folds: list[int], images: list[Path], root: Path
+) -> None:
+    """Every (model, fold)'s test predictions ({model: [set per fold]}, read from `root`) cover exactly the test
+    `images`, else a SubmissionError naming the predictions file and the images, before anything is fused."""
+    want = {p.name for p in images}
+    for model, per_fold in sets.items():
+        for fold, preds in zip(folds, per_fold, strict=True):
+            got = [p.file_name for p in preds]
+            where = root / "detection" / model / f"fold{fold}" / "test.json"
+            problem = (
+                f"{len(missing)} test image(s) have no prediction, e.g. {missing[:3]}"
+                if (missing := sorted(want - set(got)))
+                else f"{len(extra)} prediction(s) for images not among the test images, e.g. {extra[:3]}"
+                if (extra := sorted(set(got) - want))
+                else f"{len(got) - len(set(got))} test image(s) predicted twice"
+                if len(got) != len(set(got))
+                else None
+            )
+            if problem:
+                raise SubmissionError(f"{where}: {problem}; rerun predict_detector@{model}-{fold}")

@@ -25,6 +25,7 @@ def image_sizes(paths: list[Path]) -> dict[str, tuple[int, int]]:
 
 def detection_score(
     preds: list[ImagePredictions],
+    *,
     classes: list[str],
     truth: dict,
     sizes: dict[str, tuple[int, int]],
