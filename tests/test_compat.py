@@ -37,8 +37,13 @@ def test_torch_refuses_mmengine_checkpoints_by_default(mmengine_checkpoint):
 def test_mmengine_loads_its_own_checkpoints_after_apply(mmengine_checkpoint):
     from mmengine.runner.checkpoint import _load_checkpoint
 
+    from podium.weights import WeightsError
+
     compat.apply()
     compat.apply()  # idempotent
+    with pytest.raises(WeightsError, match="holds more than weights"):  # not trusted: weights-only, refused
+        _load_checkpoint(str(mmengine_checkpoint), map_location="cpu")
+    compat.trust(mmengine_checkpoint.parent)  # what run_training does for its own work folder
     checkpoint = _load_checkpoint(str(mmengine_checkpoint), map_location="cpu")
     assert checkpoint["meta"]["hook_msgs"]["best_score"] == 0.25
     assert checkpoint["message_hub"]["log_scalars"]["train/loss"].current() == 0.5

@@ -141,6 +141,7 @@ def test_training_is_deterministic_on_cpu(tmp_path, trained, tiny_data, run_stag
     assert (tmp_path / "models/small_cnn/fold0/validation.csv").read_text() == a
 
 
+@pytest.mark.slow
 def test_two_process_ddp_on_cpu(tmp_path, tiny_data, params_factory, run_stage):
     params = params_factory(train_audio={"gpus": 2, "batch_size": 2})
     result = _train(run_stage, params, tiny_data, tmp_path)

@@ -72,5 +72,5 @@ def test_bad_sample_policy_fail_stops_the_stage(tmp_path, tiny_params, run_stage
         check=False,
     )
     assert result.returncode == 2
-    assert "competition/train_00003.png: unreadable image" in result.stdout
+    assert "competition/train_00003.png: unreadable or truncated image" in result.stdout
     assert "on_bad_sample: drop" in result.stderr and not (tmp_path / "merged").exists()

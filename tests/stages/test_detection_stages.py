@@ -85,6 +85,7 @@ def test_vfnet_one_epoch(vfnet_run, tiny_data):
     _check_outputs(vfnet_run[0], "vfnet", tiny_data)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["cascade_rcnn", "faster_rcnn"])
 def test_one_epoch_of_the_two_stage_families(tmp_path, tiny_data, params_factory, run_stage, model):
     _train(run_stage, params_factory(), tiny_data, tmp_path, model=model)
@@ -106,11 +107,11 @@ def test_predict_without_tta_equals_the_training_stages_validation(
     assert sum(len(p.scores) for p in oof) > 0
 
 
-def test_rerun_resumes_and_evaluate_joins_the_predicted_folds(vfnet_run, tiny_data, run_stage):
+def test_rerun_resumes_and_evaluate_joins_the_predicted_folds(vfnet_run, tiny_data, run_stage, params_factory):
     root, params = vfnet_run
     again = _train(run_stage, params, tiny_data, root, fold=0)  # the work folder holds this config's run
     assert "resumed epoch: 1" in again.stdout + again.stderr  # mmengine reloaded its own checkpoint
-    _train(run_stage, params, tiny_data, root, fold=1)
+    _train(run_stage, params_factory(train_detector={"epochs": 0}), tiny_data, root, fold=1)  # untrained: quick
     for fold in (0, 1):
         _predict(run_stage, params, tiny_data, root, root / f"predictions/detection/vfnet/fold{fold}", fold=fold)
     run_stage(
@@ -166,6 +167,7 @@ def test_untrained_baseline_with_zero_epochs(tmp_path, tiny_data, params_factory
     assert metrics["epochs_trained"] == 0
 
 
+@pytest.mark.slow
 def test_two_process_ddp_on_cpu(tmp_path, tiny_data, params_factory, run_stage):
     result = _train(run_stage, params_factory(train_detector={"gpus": 2, "batch_size": 3}), tiny_data, tmp_path)
     assert "launching 2 processes" in result.stdout
