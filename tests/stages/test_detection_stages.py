@@ -59,6 +59,25 @@ def _predict(run_stage, params, data, root, out, model="vfnet", fold=0, model_fo
     )
 
 
+def _evaluate(run_stage, data, root, oof, metrics, check=True):
+    return run_stage(
+        "evaluate_detector",
+        "--fold_table",
+        data / "folds/detection.csv",
+        "--merged",
+        data / "merged/detection",
+        "--predictions",
+        root / "predictions",
+        "--model",
+        "vfnet",
+        "--oof",
+        root / oof,
+        "--metrics",
+        root / metrics,
+        check=check,
+    )
+
+
 @pytest.fixture(scope="module")
 def vfnet_run(tmp_path_factory, tiny_data, run_stage, write_params):
     """VFNet trained 1 epoch on fold 0 of the tiny data: (output root, params)."""
@@ -114,41 +133,12 @@ def test_rerun_resumes_and_evaluate_joins_the_predicted_folds(vfnet_run, tiny_da
     _train(run_stage, params_factory(train_detector={"epochs": 0}), tiny_data, root, fold=1)  # untrained: quick
     for fold in (0, 1):
         _predict(run_stage, params, tiny_data, root, root / f"predictions/detection/vfnet/fold{fold}", fold=fold)
-    run_stage(
-        "evaluate_detector",
-        "--fold_table",
-        tiny_data / "folds/detection.csv",
-        "--merged",
-        tiny_data / "merged/detection",
-        "--predictions",
-        root / "predictions",
-        "--model",
-        "vfnet",
-        "--oof",
-        root / "oof.json",
-        "--metrics",
-        root / "cv.json",
-    )
+    _evaluate(run_stage, tiny_data, root, "oof.json", "cv.json")
     cv = json.loads((root / "cv.json").read_text())
     assert set(cv["fold_mAP"]) == {"0", "1"}
     assert len(read_predictions(root / "oof.json")[1]) == 12
     shutil.rmtree(root / "predictions/detection/vfnet/fold1")
-    missing = run_stage(
-        "evaluate_detector",
-        "--fold_table",
-        tiny_data / "folds/detection.csv",
-        "--merged",
-        tiny_data / "merged/detection",
-        "--predictions",
-        root / "predictions",
-        "--model",
-        "vfnet",
-        "--oof",
-        root / "oof2.json",
-        "--metrics",
-        root / "cv2.json",
-        check=False,
-    )
+    missing = _evaluate(run_stage, tiny_data, root, "oof2.json", "cv2.json", check=False)
     assert missing.returncode == 2 and "fold1/oof.json: missing; run predict_detector@vfnet-1" in missing.stderr
 
 

@@ -73,6 +73,45 @@ def predictions(tmp_path, tiny_data):
     return root
 
 
+def _tune(run_stage, params, predictions, data, settings, report):
+    return run_stage(
+        "tune_ensemble",
+        "--params",
+        params,
+        "--predictions",
+        predictions,
+        "--folds",
+        data / "folds",
+        "--merged",
+        data / "merged",
+        "--out",
+        settings,
+        "--metrics",
+        report,
+    )
+
+
+def _submit(run_stage, params, predictions, data, settings, report, out, check=True):
+    return run_stage(
+        "submit",
+        "--params",
+        params,
+        "--predictions",
+        predictions,
+        "--ensemble",
+        settings,
+        "--oof_report",
+        report,
+        "--raw",
+        data / "raw",
+        "--out",
+        out,
+        "--metrics",
+        out.parent / "lb.json",
+        check=check,
+    )
+
+
 def _params(params_factory):
     return params_factory(
         models={"detection": ["vfnet", "faster_rcnn"], "audio": ["small_cnn"]},
@@ -84,40 +123,18 @@ def test_tune_then_submit_scores_perfect_predictions_perfectly(
     tmp_path, tiny_data, predictions, params_factory, run_stage
 ):
     params = _params(params_factory)
-    run_stage(
-        "tune_ensemble",
-        "--params",
-        params,
-        "--predictions",
-        predictions,
-        "--folds",
-        tiny_data / "folds",
-        "--merged",
-        tiny_data / "merged",
-        "--out",
-        tmp_path / "ensemble.json",
-        "--metrics",
-        tmp_path / "oof.json",
-    )
+    _tune(run_stage, params, predictions, tiny_data, tmp_path / "ensemble.json", tmp_path / "oof.json")
     report = json.loads((tmp_path / "oof.json").read_text())
     assert report["detection"]["single"]["vfnet"] == pytest.approx(1.0)
     assert report["audio"]["tuned"] == pytest.approx(1.0)
-    run_stage(
-        "submit",
-        "--params",
+    _submit(
+        run_stage,
         params,
-        "--predictions",
         predictions,
-        "--ensemble",
+        tiny_data,
         tmp_path / "ensemble.json",
-        "--oof_report",
         tmp_path / "oof.json",
-        "--raw",
-        tiny_data / "raw",
-        "--out",
         tmp_path / "submissions",
-        "--metrics",
-        tmp_path / "lb.json",
     )
     board = json.loads((tmp_path / "lb.json").read_text())
     assert board["detection"]["single"]["vfnet-0"] == pytest.approx(1.0, abs=1e-3)
@@ -162,38 +179,16 @@ def test_a_broken_prediction_file_stops_submit_naming_it(
     tmp_path, tiny_data, predictions, params_factory, run_stage, breakage, message
 ):
     params = _params(params_factory)
-    run_stage(
-        "tune_ensemble",
-        "--params",
-        params,
-        "--predictions",
-        predictions,
-        "--folds",
-        tiny_data / "folds",
-        "--merged",
-        tiny_data / "merged",
-        "--out",
-        tmp_path / "e.json",
-        "--metrics",
-        tmp_path / "o.json",
-    )
+    _tune(run_stage, params, predictions, tiny_data, tmp_path / "e.json", tmp_path / "o.json")
     breakage(predictions)
-    result = run_stage(
-        "submit",
-        "--params",
+    result = _submit(
+        run_stage,
         params,
-        "--predictions",
         predictions,
-        "--ensemble",
+        tiny_data,
         tmp_path / "e.json",
-        "--oof_report",
         tmp_path / "o.json",
-        "--raw",
-        tiny_data / "raw",
-        "--out",
         tmp_path / "sub",
-        "--metrics",
-        tmp_path / "lb.json",
         check=False,
     )
     assert result.returncode == 2, result.stderr[-2000:]
@@ -205,38 +200,8 @@ def test_cli_validates_and_diffs_submissions(tmp_path, tiny_data, predictions, p
     from podium.cli import main
 
     params = _params(params_factory)
-    run_stage(
-        "tune_ensemble",
-        "--params",
-        params,
-        "--predictions",
-        predictions,
-        "--folds",
-        tiny_data / "folds",
-        "--merged",
-        tiny_data / "merged",
-        "--out",
-        tmp_path / "e.json",
-        "--metrics",
-        tmp_path / "o.json",
-    )
-    run_stage(
-        "submit",
-        "--params",
-        params,
-        "--predictions",
-        predictions,
-        "--ensemble",
-        tmp_path / "e.json",
-        "--oof_report",
-        tmp_path / "o.json",
-        "--raw",
-        tiny_data / "raw",
-        "--out",
-        tmp_path / "sub",
-        "--metrics",
-        tmp_path / "lb.json",
-    )
+    _tune(run_stage, params, predictions, tiny_data, tmp_path / "e.json", tmp_path / "o.json")
+    _submit(run_stage, params, predictions, tiny_data, tmp_path / "e.json", tmp_path / "o.json", tmp_path / "sub")
     main(["validate", str(tmp_path / "sub/detection.csv"), "--raw", str(tiny_data / "raw")])
     assert "valid detection submission, 4 rows" in capsys.readouterr().out
     main(["diff", str(tmp_path / "sub/audio.csv"), str(tmp_path / "sub/audio.csv"), "--raw", str(tiny_data / "raw")])
