@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -163,11 +162,12 @@ def read_yolo(
         txt = labels_dir / f"{image.stem}.txt"
         lines = txt.read_text().split("\n") if txt.exists() else []
         rows = [line.split() for line in lines if line.strip()]
-        shape = cv2.imread(str(image), cv2.IMREAD_UNCHANGED)
-        if shape is None:
-            yield BadSample(source, image.name, "unreadable image")
+        try:  # the size from the header only: merge_detection decodes the whole image once, later
+            with Image.open(image) as opened:
+                w, h = opened.size
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+            yield BadSample(source, image.name, f"unreadable or truncated image ({e})")
             continue
-        h, w = shape.shape[:2]
         boxes, labels, problems = [], [], []
         for row in rows:
             if len(row) != 5:
