@@ -8,8 +8,9 @@ Writes: --out (models/detection/<model>/fold<k>): model.pth (best weights by val
         config.py (the resolved mmengine config, for mmdet's own tools; podium never executes it),
         validation.json (the fold's validation predictions, original-image pixels, no TTA);
         --reports (reports/detection/<model>/fold<k>): metrics.json (COCO mAP, mAP@0.5, per-class AP) and
-        live/ (DVCLive: losses and mAP per epoch). --work (work/detection/<model>/fold<k>) keeps mmengine's
-        checkpoints and its log so an interrupted run resumes when rerun with the same config.
+        live/ (DVCLive: losses and mAP per epoch). --work (work/detection/<model>/fold<k>, not a DVC output: git- and
+        DVC-ignored) keeps mmengine's checkpoints and its log so an interrupted run resumes when rerun with
+        the same config.
 """
 
 import pandas as pd

@@ -1,4 +1,4 @@
-"""The installed stack really works on this CPU: mmcv's compiled ops, and a real mmdet detector that learns."""
+"""The installed stack works on this CPU: mmcv's ops (torchvision kernels), a real mmdet detector that learns."""
 
 import pytest
 import torch
@@ -6,7 +6,7 @@ import torch
 from podium.detection.config import BASE_CONFIGS, load_base_config, resize_model
 
 
-def test_mmcv_compiled_ops_run_on_cpu():
+def test_mmcv_ops_run_on_cpu():
     from mmcv.ops import DeformConv2d, RoIAlign, nms
 
     boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], dtype=torch.float32)

@@ -1,5 +1,6 @@
 """Fixes for running mmengine 0.10.7 / mmdet 3.3.0 on torch 2.14 and numpy 2, each with a test in
 tests/test_compat.py. `apply()` is idempotent; every podium module that drives mmengine calls it first.
+(mmcv without compiled ops is podium.mmcv_ext, installed when this module loads.)
 
 1. torch >= 2.6 loads with `weights_only=True` by default, and mmengine's checkpoints hold a `HistoryBuffer`
    and numpy scalars (its message hub, best scores), so `resume` and `load_from` fail with "Unsupported
@@ -17,7 +18,10 @@ from pathlib import Path
 
 import torch
 
+from podium import mmcv_ext
 from podium.weights import load_weights
+
+mmcv_ext.install()  # mmcv's compiled ops on torchvision's kernels (podium/detection/__init__ does it first)
 
 _applied = False
 _trusted: set[Path] = set()
