@@ -1,8 +1,10 @@
-"""`podium diff A.csv B.csv` (what changed between two submissions) and `podium validate SUB.csv`
-(the checks `submit` runs, on any submission file).
+"""`podium diff A.csv B.csv` (what changed between two submissions), `podium validate SUB.csv`
+(the checks `submit` runs, on any submission file) and `podium profile NAME` (a params profile, e.g. the GPU
+server's: printed as `dvc exp run` arguments, or written into params.yaml with --apply).
 
     podium diff submissions/detection.csv old/detection.csv --raw data/raw
     podium validate submissions/audio.csv --raw data/raw
+    podium profile gpu [--apply]
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -74,9 +77,23 @@ def main(argv: list[str] | None = None) -> None:
     check = sub.add_parser("validate", help="check a submission against the sample submission")
     check.add_argument("submission", type=Path)
     check.add_argument("--raw", type=Path, default=Path("data/raw"))
+    profile = sub.add_parser("profile", help="a params profile (profiles/NAME.yaml) as dvc exp run -S arguments")
+    profile.add_argument("name", help="gpu, or the path of a profile .yaml")
+    profile.add_argument("--params", type=Path, default=Path("params.yaml"))
+    profile.add_argument("--apply", action="store_true", help="write the profile's values into --params")
     args = parser.parse_args(argv)
     try:
-        if args.command == "diff":
+        if args.command == "profile":
+            from podium import profiles
+
+            path = profiles.profile_path(args.name)
+            if args.apply:
+                profiles.apply(args.params, path)
+                print(f"{args.params}: {path} applied (now `dvc repro`, or `git diff {args.params}` to review)")
+            else:
+                sets = profiles.set_arguments(path, args.params)
+                print(shlex.join(["dvc", "exp", "run", *(a for s in sets for a in ("-S", s))]))
+        elif args.command == "diff":
             a, b = _read(args.a), _read(args.b)
             if _kind(a, args.a) != _kind(b, args.b):
                 raise PodiumError(f"{args.a} and {args.b} are submissions of different tasks")

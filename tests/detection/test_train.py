@@ -4,7 +4,14 @@ import pandas as pd
 import pytest
 from mmengine.config import Config
 
-from podium.detection.train import DetectionTrainingError, check_classes, prepare_work_dir, split_annotations
+from podium.detection import train as det_train
+from podium.detection.train import (
+    DetectionTrainingError,
+    check_classes,
+    mark_finished,
+    prepare_work_dir,
+    split_annotations,
+)
 
 COCO = {
     "images": [{"id": i, "file_name": f"{i}.png"} for i in range(1, 5)],
@@ -40,3 +47,23 @@ def test_work_folder_resumes_only_the_same_config(tmp_path):
     (tmp_path / "w/epoch_1.pth").write_text("x")
     assert prepare_work_dir(tmp_path / "w", a) is True and (tmp_path / "w/epoch_1.pth").exists()
     assert prepare_work_dir(tmp_path / "w", b) is False and not (tmp_path / "w/epoch_1.pth").exists()
+
+
+def _interrupted(work, config):
+    prepare_work_dir(work, config)
+    (work / "last_checkpoint").write_text("epoch_1.pth")
+
+
+def test_a_finished_run_never_resumes(tmp_path):
+    """DVC reruns a training stage because something changed: the last run's checkpoints are not its answer."""
+    config, work = Config(dict(model=dict(lr=1))), tmp_path / "w"
+    _interrupted(work, config)
+    mark_finished(work)
+    assert prepare_work_dir(work, config) is False
+
+
+def test_an_interrupted_run_resumes_only_under_the_same_code(tmp_path, monkeypatch):
+    config, work = Config(dict(model=dict(lr=1))), tmp_path / "w"
+    _interrupted(work, config)
+    monkeypatch.setattr(det_train, "code_digest", lambda: "an edited podium")
+    assert prepare_work_dir(work, config) is False

@@ -100,12 +100,24 @@ def check_classes(coco: dict, classes: list[str], where: str) -> None:
         raise DetectionTrainingError(f"{where}: annotations use category ids {bad} that are not in categories")
 
 
+def code_digest() -> str:
+    """A digest of podium's own source (every module, the mmcv ops included): an interrupted run resumes only
+    under the code that started it."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def fingerprint(config: Config) -> str:
-    """A digest of everything that shapes training, to tell whether a work folder may be resumed."""
+    """A digest of everything that shapes training (the config and podium's code), to tell whether a work
+    folder may be resumed."""
     cfg = copy.deepcopy(config.to_dict())
     for key in ("work_dir", "resume", "launcher", "visualizer"):
         cfg.pop(key, None)
-    return hashlib.sha256(repr(sorted(cfg.items(), key=lambda kv: kv[0])).encode()).hexdigest()[:16]
+    text = repr(sorted(cfg.items(), key=lambda kv: kv[0])) + code_digest()
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def data_digest(*objects) -> str:
@@ -114,7 +126,8 @@ def data_digest(*objects) -> str:
 
 
 def prepare_work_dir(work_dir: Path, config: Config) -> bool:
-    """Empty `work_dir` unless it holds an interrupted run of this very config; True if that run resumes."""
+    """Empty `work_dir` unless it holds an interrupted run of this very config and code; True if that run
+    resumes. A finished run (`mark_finished`) never resumes: DVC reruns a stage because something changed."""
     stamp = work_dir / "fingerprint"
     resumable = stamp.exists() and stamp.read_text() == fingerprint(config) and (work_dir / "last_checkpoint").exists()
     if not resumable:
@@ -122,6 +135,12 @@ def prepare_work_dir(work_dir: Path, config: Config) -> bool:
         work_dir.mkdir(parents=True)
         stamp.write_text(fingerprint(config))
     return resumable
+
+
+def mark_finished(work_dir: Path) -> None:
+    """The run in `work_dir` is complete: a rerun of the stage starts afresh instead of resuming it (its
+    checkpoints stay for inspection until then)."""
+    (work_dir / "fingerprint").unlink(missing_ok=True)
 
 
 def check_checkpoint_fits(model: torch.nn.Module, checkpoint: str) -> None:
@@ -268,4 +287,5 @@ def train_fold(
         **coco_map(restrict(val, [p.file_name for p in validation]), validation, classes),
         "epochs_trained": cfg.epochs if checkpoint else 0,
     }
+    mark_finished(work)
     return FoldResult(model, config, classes, validation, scores)

@@ -1,0 +1,65 @@
+"""Params profiles (profiles/*.yaml): the GPU profile passes the params schema, applies to params.yaml with its
+comments kept, and prints as `dvc exp run -S` arguments that say the same."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from podium import cli, profiles
+from podium.params import load_params
+from podium.settings import ParamsError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def params(tmp_path):
+    return Path(shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml"))
+
+
+def test_the_gpu_profile_applies_and_passes_the_schema(params):
+    profiles.apply(params, profiles.profile_path("gpu"))
+    loaded = load_params(params)
+    det = loaded["train_detector"]
+    assert (det.image_size, det.backbone_depth, det.neck_channels, det.amp) == (1024, 50, 256, True)
+    assert det.per_model["vfnet"]["load_from"].startswith("https://download.openmmlab.com/")
+    assert loaded["models"].audio == ["resnet34", "efficientnet_b0"]
+    text = params.read_text()
+    assert "lr: 0.001                 # peak" in text  # params.yaml's comments stay
+    assert "audio: [resnet34, efficientnet_b0]" in text  # lists stay in flow style
+    assert load_params(params)["augment"] == load_params(ROOT / "params.yaml")["augment"]  # untouched sections
+
+
+def test_the_dvc_arguments_say_what_applying_does(params):
+    expected = yaml.safe_load(profiles.applied(params, profiles.profile_path("gpu")))
+    via_set = yaml.safe_load(params.read_text())
+    for argument in profiles.set_arguments(profiles.profile_path("gpu"), params):
+        key, value = argument.split("=", 1)
+        *parents, leaf = key.split(".")
+        node = via_set
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)  # how dvc exp run -S parses a value
+    assert via_set == expected
+
+
+def test_a_profile_that_breaks_the_schema_is_refused_naming_it(params, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train_detector:\n  image_size: -3\n")
+    before = params.read_text()
+    with pytest.raises(ParamsError, match=r"bad\.yaml.*image_size"):
+        profiles.apply(params, bad)
+    assert params.read_text() == before
+
+
+def test_an_unknown_profile_lists_the_known_ones():
+    with pytest.raises(ParamsError, match=r"known profiles: \['gpu'\]"):
+        profiles.profile_path("tpu")
+
+
+def test_the_cli_prints_a_dvc_exp_run_line(params, capsys):
+    cli.main(["profile", "gpu", "--params", str(params)])
+    line = capsys.readouterr().out
+    assert line.startswith("dvc exp run -S ") and "train_detector.image_size=1024" in line
