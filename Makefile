@@ -4,7 +4,7 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup repro test test-slow lint bench clean
+.PHONY: setup repro test test-slow lint bench gpu-check clean
 
 setup:
 	@bash .ci/setup.sh
@@ -27,6 +27,9 @@ bench: setup
 	python benchmarks/detection_speed.py
 	python benchmarks/fusion_speed.py
 	python benchmarks/augment_speed.py
+
+gpu-check: setup  # on a CUDA machine: the GPU profile's training and TTA speed and peak memory per model
+	python benchmarks/gpu_check.py
 
 clean:  # every pipeline output (DVC's cache in .dvc/cache is kept: `dvc checkout` restores them)
 	rm -rf data/raw data/merged data/folds data/.download-cache models work oof predictions ensemble

@@ -3,6 +3,9 @@
 checkpoint and images, in one run. Sizes are the default params' (image_size, widths, batch size).
 
     .venv/bin/python benchmarks/detection_speed.py [--images 32] [--steps 5] [--models vfnet ...]
+
+mmcv's ops run on torchvision's kernels (podium.mmcv_ext); to time a compiled mmcv build instead, point
+PODIUM_MMCV_EXT at its `_ext*.so` (the header line says which ran).
 """
 
 import argparse
@@ -116,8 +119,11 @@ def main() -> None:
             np.allclose(a.boxes, b.pred_instances.bboxes.numpy(), atol=1e-3) for a, b in zip(ours, theirs, strict=True)
         )
         rows.append((name, train_ips, ours_ips, theirs_ips, same))
+    from podium import mmcv_ext
+
     print(
-        f"CPU, {torch.get_num_threads()} threads; image_size {cfg.image_size} (inputs 256 px), "
+        f"CPU, {torch.get_num_threads()} threads, mmcv ops: {mmcv_ext.source()}; "
+        f"image_size {cfg.image_size} (inputs 256 px), "
         f"batch {cfg.batch_size}, "
         f"ResNet-{cfg.backbone_depth} base {cfg.base_channels}, FPN {cfg.neck_channels}; {args.images} images"
     )

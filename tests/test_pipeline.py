@@ -156,3 +156,42 @@ def test_a_module_edit_makes_exactly_its_stages_stale(whole_pipeline, module, ex
         assert _stale(whole_pipeline) == expected
     finally:
         path.write_text(old)
+
+
+TRAINED = "train_detector@faster_rcnn-0"
+
+
+def _commit_all(project: Path, message: str) -> None:
+    _sh(["git", "add", "-A"], project)
+    _sh(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message], project)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_trained_fold_moves_to_another_clone_through_the_run_cache(tmp_path, write_params):
+    """Clone A trains one fold and pushes DVC's run cache to a shared remote; clone B has nothing but the
+    code (no dvc.lock, no outputs) and `dvc repro --pull` restores that fold and everything upstream of it
+    without running a stage: the training stage has no `persist` output to keep it out of the run cache."""
+    params = write_params(
+        tmp_path,
+        models={"detection": ["faster_rcnn"], "audio": ["small_cnn"]},
+        train_detector={"epochs": 0},  # the untrained baseline: every output of a training stage, in seconds
+    )
+    a = _copy_project(tmp_path / "a", params, [*DATA_STAGES, "augment", "train_detector"])
+    _sh(["dvc", "remote", "add", "-d", "shared", str(tmp_path / "remote")], a)
+    _commit_all(a, "the code, params and remote")
+    _sh(["git", "clone", "-q", str(a), str(tmp_path / "b")], tmp_path)
+    b = tmp_path / "b"
+
+    ran = _sh(["dvc", "repro", TRAINED], a)
+    assert f"Running stage '{TRAINED}'" in ran
+    _sh(["dvc", "push", "--run-cache"], a)
+
+    restored = _sh(["dvc", "repro", "--pull", TRAINED], b)
+    assert "Running stage" not in restored, restored
+    assert f"Stage '{TRAINED}' is cached - skipping run, checking out outputs" in restored
+    for out in ["models/detection/faster_rcnn/fold0", "reports/detection/faster_rcnn/fold0"]:
+        assert _files(b / out) and _files(b / out) == _files(a / out), out
+    assert _stale(b) == set()
