@@ -267,6 +267,8 @@ def train_fold(
         return None
     if (work / "live").is_dir():  # the curves, every epoch of every run that led here, into the stage's reports
         shutil.copytree(work / "live", reports / "live", dirs_exist_ok=True)
+    # epochs: 0 (the untrained baseline) has no curves; the folder dvc.yaml declares as plots still exists
+    (reports / "live/plots/metrics").mkdir(parents=True, exist_ok=True)
     model = inference.build_detector(config.model, "cuda" if use_cuda else "cpu", checkpoint=checkpoint)
     paths = [images / img["file_name"] for img in val["images"]]
     bar = progress(len(paths)) if progress else None

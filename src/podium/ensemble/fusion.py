@@ -129,9 +129,13 @@ def _wbf_label(rows, weights, iou_thr, conf_type, allows_overflow):
         area = (x2 - x1) * (y2 - y1)
         top, best = -1.0, -1
         for c in range(k):  # bb_iou_array's arithmetic, in its order
-            inter = max(min(reps[c, 6], x2) - max(reps[c, 4], x1), 0.0) * max(
-                min(reps[c, 7], y2) - max(reps[c, 5], y1), 0.0
-            )
+            w = min(reps[c, 6], x2) - max(reps[c, 4], x1)
+            h = min(reps[c, 7], y2) - max(reps[c, 5], y1)
+            if w <= 0.0 or h <= 0.0:  # IoU 0 (the shortcut most pairs take)
+                if top < 0.0:
+                    top, best = 0.0, c
+                continue
+            inter = w * h
             iou = inter / (rep_area[c] + area - inter)
             if iou > top:  # numpy's argmax: the first of equal maxima
                 top, best = iou, c
@@ -232,9 +236,13 @@ def _nms_keep(boxes, scores, iou_thr):
         for b in range(a + 1, len(order)):
             if alive[b]:
                 j = order[b]
-                xx1, yy1 = max(boxes[i, 0], boxes[j, 0]), max(boxes[i, 1], boxes[j, 1])
-                xx2, yy2 = min(boxes[i, 2], boxes[j, 2]), min(boxes[i, 3], boxes[j, 3])
-                inter = max(0.0, xx2 - xx1) * max(0.0, yy2 - yy1)
+                w = min(boxes[i, 2], boxes[j, 2]) - max(boxes[i, 0], boxes[j, 0])
+                h = min(boxes[i, 3], boxes[j, 3]) - max(boxes[i, 1], boxes[j, 1])
+                if w <= 0.0 or h <= 0.0:  # IoU 0: kept whatever the threshold (>= 0)
+                    if iou_thr < 0.0:
+                        alive[b] = False
+                    continue
+                inter = w * h
                 if inter / (areas[i] + areas[j] - inter) > iou_thr:
                     alive[b] = False
     return keep[:k]
@@ -245,30 +253,38 @@ def _soft_nms_keep(boxes, scores, iou_thr, sigma, thresh, method):
     """ensemble-boxes' cpu_soft_nms_float: move the best remaining box to the front, decay the rest (1 linear,
     2 gaussian); kept indices (decayed score above `thresh`) in their final positions' order."""
     n = len(scores)
-    dets = boxes.copy()
+    x1, y1 = boxes[:, 0].copy(), boxes[:, 1].copy()
+    x2, y2 = boxes[:, 2].copy(), boxes[:, 3].copy()
     sc = scores.copy()
     index = np.arange(n)
-    areas = (dets[:, 2] - dets[:, 0]) * (dets[:, 3] - dets[:, 1])
+    areas = (x2 - x1) * (y2 - y1)
     for i in range(n):
         if i != n - 1:
-            pos = i + 1 + np.argmax(sc[i + 1 :])
+            pos = i + 1
+            for j in range(i + 2, n):  # np.argmax: the first of equal maxima
+                if sc[j] > sc[pos]:
+                    pos = j
             if sc[i] < sc[pos]:
-                for d in range(4):
-                    dets[i, d], dets[pos, d] = dets[pos, d], dets[i, d]
+                x1[i], x1[pos] = x1[pos], x1[i]
+                y1[i], y1[pos] = y1[pos], y1[i]
+                x2[i], x2[pos] = x2[pos], x2[i]
+                y2[i], y2[pos] = y2[pos], y2[i]
                 sc[i], sc[pos] = sc[pos], sc[i]
                 areas[i], areas[pos] = areas[pos], areas[i]
                 index[i], index[pos] = index[pos], index[i]
+        ix1, iy1, ix2, iy2, iarea = x1[i], y1[i], x2[i], y2[i], areas[i]
         for j in range(i + 1, n):
-            xx1, yy1 = max(dets[i, 0], dets[j, 0]), max(dets[i, 1], dets[j, 1])
-            xx2, yy2 = min(dets[i, 2], dets[j, 2]), min(dets[i, 3], dets[j, 3])
-            inter = max(0.0, xx2 - xx1) * max(0.0, yy2 - yy1)
-            ovr = inter / (areas[i] + areas[j] - inter)
+            w = min(ix2, x2[j]) - max(ix1, x1[j])
+            h = min(iy2, y2[j]) - max(iy1, y1[j])
+            if w <= 0.0 or h <= 0.0:  # no overlap: every method leaves the score as it is
+                continue
+            inter = w * h
+            ovr = inter / (iarea + areas[j] - inter)
             if method == 1:
                 if ovr > iou_thr:
                     sc[j] = (1.0 - ovr) * sc[j]
             elif method == 2:
-                if ovr != 0.0:  # exp(-0 / sigma) is exactly 1: the score stays as it is
-                    sc[j] = np.exp(-(ovr * ovr) / sigma) * sc[j]
+                sc[j] = np.exp(-(ovr * ovr) / sigma) * sc[j]
             elif ovr > iou_thr:
                 sc[j] = 0.0
     return index[sc > thresh]

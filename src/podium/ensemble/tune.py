@@ -14,8 +14,9 @@ import numpy as np
 import optuna
 
 from podium.boxes import ImagePredictions
-from podium.ensemble.boxes import CONF_TYPES, fuse_sets, rescore, threshold
+from podium.ensemble.boxes import CONF_TYPES, PreparedSets, fuse_sets, rescore, threshold
 from podium.ensemble.voting import VOTERS, vote
+from podium.metrics.coco_fast import CocoScorer
 from podium.metrics.detection import coco_map, restrict
 from podium.settings import EnsembleConfig
 
@@ -90,11 +91,27 @@ def tune_boxes(
     `trials` Optuna trials starting from `start`; `truth` is the COCO ground truth (restricted here to the OOF
     images)."""
     truth = restrict(truth, {p.file_name for preds in oof.values() for p in preds})
-    single = {m: coco_map(truth, preds, classes)["mAP"] for m, preds in oof.items()}
+    crowd = any(a.get("iscrowd", 0) for a in truth["annotations"])
+    scorer = None if crowd else CocoScorer(truth, classes)  # coco_map's numbers, compiled (podium.metrics.coco_fast)
+
+    def metric(preds: list[ImagePredictions]) -> float:
+        return scorer.score(preds)["mAP"] if scorer else coco_map(truth, preds, classes)["mAP"]
+
+    single = {m: metric(preds) for m, preds in oof.items()}
+    # checked, matched and normalised once: a trial pays for fusion and scoring only
+    models = list(oof)
+    prepared = PreparedSets([rescore(oof[m], start.calibration) for m in models], [f"{m} OOF" for m in models])
 
     def score(settings: BoxSettings) -> float:
-        fused = fuse_models({m: [s] for m, s in oof.items()}, settings, workers)
-        return coco_map(truth, fused, classes)["mAP"]
+        fused = prepared.fuse(
+            [settings.weights.get(m, 1.0) for m in models],
+            workers,
+            method=settings.method,
+            iou_thr=settings.iou_thr,
+            skip_box_thr=settings.skip_box_thr,
+            conf_type=settings.conf_type,
+        )
+        return metric(threshold(fused, settings.score_thr))
 
     equal = score(start.equal_weights(list(oof)))
     if trials <= 0 or len(oof) == 0:
