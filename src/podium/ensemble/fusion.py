@@ -88,8 +88,20 @@ def _prefilter(boxes, scores, labels, sets, weights, thr):
 
 @njit(cache=True, error_model="numpy")
 def _by_score(values):
-    """Indices of `values` from the highest to the lowest; equal values in input order (a stable sort)."""
-    return np.argsort(-values, kind="mergesort")
+    """Indices of `values` from the highest to the lowest; equal values in input order (a stable sort: a
+    quicksort, then each run of equal values put back in index order; numba's mergesort is several times
+    slower)."""
+    order = np.argsort(-values)
+    n = len(order)
+    start = 0
+    while start < n:
+        end = start + 1
+        while end < n and values[order[end]] == values[order[start]]:
+            end += 1
+        if end - start > 1:
+            order[start:end] = np.sort(order[start:end])
+        start = end
+    return order
 
 
 @njit(cache=True, error_model="numpy")
@@ -210,13 +222,16 @@ def weighted_boxes_fusion(
 def _prepare(boxes):
     """ensemble-boxes' prepare_boxes (NMS family): coordinates clipped to [0, 1], then corners ordered; the
     mask of boxes with a non-zero area."""
-    out = np.minimum(np.maximum(boxes, 0.0), 1.0)
-    for j in range(len(out)):
-        x1, x2 = min(out[j, 0], out[j, 2]), max(out[j, 0], out[j, 2])
-        y1, y2 = min(out[j, 1], out[j, 3]), max(out[j, 1], out[j, 3])
-        out[j, 0], out[j, 1], out[j, 2], out[j, 3] = x1, y1, x2, y2
-    area = (out[:, 2] - out[:, 0]) * (out[:, 3] - out[:, 1])
-    return out, area != 0
+    out = np.empty_like(boxes)
+    nonzero = np.empty(len(boxes), np.bool_)
+    for j in range(len(boxes)):
+        a = min(max(boxes[j, 0], 0.0), 1.0)
+        b = min(max(boxes[j, 1], 0.0), 1.0)
+        c = min(max(boxes[j, 2], 0.0), 1.0)
+        d = min(max(boxes[j, 3], 0.0), 1.0)
+        out[j, 0], out[j, 1], out[j, 2], out[j, 3] = min(a, c), min(b, d), max(a, c), max(b, d)
+        nonzero[j] = (out[j, 2] - out[j, 0]) * (out[j, 3] - out[j, 1]) != 0
+    return out, nonzero
 
 
 @njit(cache=True, error_model="numpy")
@@ -294,22 +309,35 @@ def _soft_nms_keep(boxes, scores, iou_thr, sigma, thresh, method):
 def _nms_family(boxes, scores, labels, method, iou_thr, sigma, thresh):
     boxes, nonzero = _prepare(boxes)
     boxes, scores, labels = boxes[nonzero], scores[nonzero], labels[nonzero]
-    out_boxes = np.empty((len(scores), 4))
-    out_scores = np.empty(len(scores))
-    out_labels = np.empty(len(scores))
+    # grouped by label (ascending, as np.unique iterates), each group in input order
+    order = np.argsort(labels)
+    n = len(order)
+    start = 0
+    while start < n:
+        end = start + 1
+        while end < n and labels[order[end]] == labels[order[start]]:
+            end += 1
+        order[start:end] = np.sort(order[start:end])
+        start = end
+    boxes, scores, labels = boxes[order], scores[order], labels[order]
+    out = np.empty(n, np.int64)
     k = 0
-    for label in np.unique(labels):
-        mine = np.where(labels == label)[0]
+    start = 0
+    while start < n:
+        end = start + 1
+        while end < n and labels[end] == labels[start]:
+            end += 1
         if method == 3:
-            keep = _nms_keep(boxes[mine], scores[mine], iou_thr)
+            keep = _nms_keep(boxes[start:end].copy(), scores[start:end].copy(), iou_thr)
         else:
-            keep = _soft_nms_keep(boxes[mine], scores[mine], iou_thr, sigma, thresh, method)
+            keep = _soft_nms_keep(boxes[start:end].copy(), scores[start:end].copy(), iou_thr, sigma, thresh, method)
         for i in keep:
-            out_boxes[k] = boxes[mine[i]]
-            out_scores[k] = scores[mine[i]]  # soft-NMS too: the original score (ensemble-boxes does so)
-            out_labels[k] = label
+            out[k] = start + i
             k += 1
-    return out_boxes[:k], out_scores[:k], out_labels[:k]
+        start = end
+    kept = out[:k]
+    # soft-NMS too: the original scores of the kept boxes (ensemble-boxes does so)
+    return boxes[kept], scores[kept], labels[kept]
 
 
 def _nms_method(boxes_list, scores_list, labels_list, method, iou_thr, sigma, thresh, weights):
