@@ -126,10 +126,13 @@ def test_predict_without_tta_equals_the_training_stages_validation(
     assert sum(len(p.scores) for p in oof) > 0
 
 
-def test_rerun_resumes_and_evaluate_joins_the_predicted_folds(vfnet_run, tiny_data, run_stage, params_factory):
+def test_a_finished_run_retrains_and_evaluate_joins_the_predicted_folds(
+    vfnet_run, tiny_data, run_stage, params_factory
+):
     root, params = vfnet_run
-    again = _train(run_stage, params, tiny_data, root, fold=0)  # the work folder holds this config's run
-    assert "resumed epoch: 1" in again.stdout + again.stderr  # mmengine reloaded its own checkpoint
+    again = _train(run_stage, params, tiny_data, root, fold=0)  # the work folder holds this config's finished run
+    assert "resumed epoch" not in again.stdout + again.stderr  # DVC reruns for a reason: never the old weights
+    # (an interrupted run resumes: tests/detection/test_resume.py)
     _train(run_stage, params_factory(train_detector={"epochs": 0}), tiny_data, root, fold=1)  # untrained: quick
     for fold in (0, 1):
         _predict(run_stage, params, tiny_data, root, root / f"predictions/detection/vfnet/fold{fold}", fold=fold)
