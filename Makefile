@@ -25,6 +25,7 @@ lint: setup
 bench: setup
 	python benchmarks/audio_features.py
 	python benchmarks/detection_speed.py
+	python benchmarks/mmcv_ops.py
 	python benchmarks/fusion_speed.py
 	python benchmarks/augment_speed.py
 
