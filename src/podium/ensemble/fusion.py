@@ -236,30 +236,45 @@ def _prepare(boxes):
 
 @njit(cache=True, error_model="numpy")
 def _nms_keep(boxes, scores, iou_thr):
-    """Greedy NMS (ensemble-boxes' nms_float_fast): kept indices, best first."""
+    """Greedy NMS (ensemble-boxes' nms_float_fast): kept indices, best first. Each kept box tests only the
+    boxes whose x1 lies in [its x1 - the widest box's width, its x2): no other box can overlap it, so the
+    decisions are the reference's with far fewer pair tests (a negative threshold, where IoU 0 suppresses,
+    tests every pair)."""
+    n = len(scores)
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     order = _by_score(scores)
-    alive = np.ones(len(order), np.bool_)
-    keep = np.empty(len(order), np.int64)
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
+    by_x = np.argsort(boxes[:, 0])
+    xs = boxes[by_x, 0]
+    widest = (boxes[:, 2] - boxes[:, 0]).max() if n else 0.0
+    alive = np.ones(n, np.bool_)  # by box index
+    keep = np.empty(n, np.int64)
     k = 0
-    for a in range(len(order)):
-        if not alive[a]:
-            continue
+    for a in range(n):
         i = order[a]
+        if not alive[i]:
+            continue
         keep[k] = i
         k += 1
-        for b in range(a + 1, len(order)):
-            if alive[b]:
-                j = order[b]
-                w = min(boxes[i, 2], boxes[j, 2]) - max(boxes[i, 0], boxes[j, 0])
-                h = min(boxes[i, 3], boxes[j, 3]) - max(boxes[i, 1], boxes[j, 1])
-                if w <= 0.0 or h <= 0.0:  # IoU 0: kept whatever the threshold (>= 0)
-                    if iou_thr < 0.0:
-                        alive[b] = False
-                    continue
-                inter = w * h
-                if inter / (areas[i] + areas[j] - inter) > iou_thr:
-                    alive[b] = False
+        if iou_thr < 0.0:
+            lo, hi = 0, n
+        else:
+            lo = np.searchsorted(xs, boxes[i, 0] - widest - 1e-9)
+            hi = np.searchsorted(xs, boxes[i, 2])
+        for p in range(lo, hi):
+            j = by_x[p]
+            if not alive[j] or rank[j] <= a:
+                continue
+            w = min(boxes[i, 2], boxes[j, 2]) - max(boxes[i, 0], boxes[j, 0])
+            h = min(boxes[i, 3], boxes[j, 3]) - max(boxes[i, 1], boxes[j, 1])
+            if w <= 0.0 or h <= 0.0:  # IoU 0: kept whatever the threshold (>= 0)
+                if iou_thr < 0.0:
+                    alive[j] = False
+                continue
+            inter = w * h
+            if inter / (areas[i] + areas[j] - inter) > iou_thr:
+                alive[j] = False
     return keep[:k]
 
 
