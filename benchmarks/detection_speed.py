@@ -28,41 +28,42 @@ ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["circle", "square", "triangle", "star", "cross"]
 
 
-def train_images_per_second(model, cfg: DetectorTrainConfig, steps: int) -> float:
+def synthetic_batch(size: int, batch: int, boxes: int, classes: int, rng: np.random.Generator) -> dict:
+    """A training batch as mmdet's data preprocessor takes it: `batch` random square images of `size` px with
+    `boxes` random boxes each (also used by benchmarks/gpu_check.py)."""
     from mmdet.structures import DetDataSample
-    from mmengine.optim import build_optim_wrapper
     from mmengine.structures import InstanceData
 
-    size, batch = cfg.image_size, cfg.batch_size
-    rng = np.random.default_rng(0)
     samples = []
     for _ in range(batch):
+        shape = (size, size)
         sample = DetDataSample(
             metainfo=dict(
-                img_shape=(size, size),
-                ori_shape=(size, size),
-                scale_factor=(1, 1),
-                pad_shape=(size, size),
-                batch_input_shape=(size, size),
+                img_shape=shape, ori_shape=shape, scale_factor=(1, 1), pad_shape=shape, batch_input_shape=shape
             )
         )
-        xy = rng.uniform(0, size * 0.6, (4, 2))
-        wh = rng.uniform(size * 0.1, size * 0.35, (4, 2))
+        xy = rng.uniform(0, size * 0.6, (boxes, 2))
+        wh = rng.uniform(size * 0.1, size * 0.35, (boxes, 2))
         sample.gt_instances = InstanceData(
             bboxes=torch.tensor(np.hstack([xy, xy + wh]), dtype=torch.float32),
-            labels=torch.tensor(rng.integers(0, len(CLASSES), 4)),
+            labels=torch.tensor(rng.integers(0, classes, boxes)),
         )
         samples.append(sample)
-    data = dict(
-        inputs=[torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(batch)], data_samples=samples
-    )
+    inputs = [torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(batch)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def train_images_per_second(model, cfg: DetectorTrainConfig, steps: int) -> float:
+    from mmengine.optim import build_optim_wrapper
+
+    data = synthetic_batch(cfg.image_size, cfg.batch_size, 4, len(CLASSES), np.random.default_rng(0))
     optim = build_optim_wrapper(model, dict(optimizer=dict(type="AdamW", lr=1e-4)))
     model.train()
     model.train_step(data, optim)  # warm-up
     start = time.perf_counter()
     for _ in range(steps):
         model.train_step(data, optim)
-    return steps * batch / (time.perf_counter() - start)
+    return steps * cfg.batch_size / (time.perf_counter() - start)
 
 
 def main() -> None:

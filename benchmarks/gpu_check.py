@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from detection_speed import synthetic_batch  # benchmarks/, this script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["c0", "c1", "c2", "c3", "c4"]
@@ -53,23 +54,15 @@ def peak_gib() -> str:
     return f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB" if DEVICE == "cuda" else "-"
 
 
-def synthetic_batch(size: int, batch: int, rng: np.random.Generator) -> dict:
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-
-    samples = []
-    for _ in range(batch):
-        meta = dict(img_shape=(size, size), ori_shape=(size, size), scale_factor=(1, 1), pad_shape=(size, size))
-        sample = DetDataSample(metainfo={**meta, "batch_input_shape": (size, size)})
-        xy = rng.uniform(0, size * 0.7, (20, 2))
-        wh = rng.uniform(size * 0.03, size * 0.25, (20, 2))
-        sample.gt_instances = InstanceData(
-            bboxes=torch.tensor(np.hstack([xy, xy + wh]), dtype=torch.float32),
-            labels=torch.tensor(rng.integers(0, len(CLASSES), 20)),
-        )
-        samples.append(sample)
-    inputs = [torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(batch)]
-    return dict(inputs=inputs, data_samples=samples)
+def per_call(fn, repeat: int) -> float:
+    """Seconds per call of `fn` over `repeat` calls, after one warm-up call (cuDNN autotune, allocator)."""
+    fn()
+    sync()
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    sync()
+    return (time.perf_counter() - start) / repeat
 
 
 def check_detector(name: str, params: dict, steps: int, images: int, tmp: Path) -> dict:
@@ -91,14 +84,8 @@ def check_detector(name: str, params: dict, steps: int, images: int, tmp: Path) 
     model = build_detector(config.model, DEVICE)
     model.train()
     optim = build_optim_wrapper(model, config.optim_wrapper)
-    batch = synthetic_batch(cfg.image_size, cfg.batch_size, np.random.default_rng(0))
-    model.train_step(batch, optim)  # warm-up (cuDNN autotune, allocator)
-    sync()
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.train_step(batch, optim)
-    sync()
-    train_ips = steps * cfg.batch_size / (time.perf_counter() - start)
+    batch = synthetic_batch(cfg.image_size, cfg.batch_size, 20, len(CLASSES), np.random.default_rng(0))
+    train_ips = cfg.batch_size / per_call(lambda: model.train_step(batch, optim), steps)
     train_peak = peak_gib()
 
     rng = np.random.default_rng(1)
@@ -109,18 +96,14 @@ def check_detector(name: str, params: dict, steps: int, images: int, tmp: Path) 
     model.eval()
     reset_peak()
     views = dict(views=predict.tta_views, scales=predict.tta_scales, image_size=cfg.image_size)
-    predict_views(model, paths[: predict.batch_size], **views, batch_size=predict.batch_size)  # warm-up
-    sync()
-    start = time.perf_counter()
-    predict_views(model, paths, **views, batch_size=predict.batch_size)
-    sync()
+    predict_s = per_call(lambda: predict_views(model, paths, **views, batch_size=predict.batch_size), 1)
     n_views = len(predict.tta_views) * len(predict.tta_scales)
     return dict(
         model=name,
         setup=f"{cfg.image_size}px batch {cfg.batch_size} R{cfg.backbone_depth} FPN{cfg.neck_channels} amp={cfg.amp}",
         train=f"{train_ips:.1f} img/s",
         train_peak=train_peak,
-        predict=f"{images / (time.perf_counter() - start):.1f} img/s ({n_views} views)",
+        predict=f"{images / predict_s:.1f} img/s ({n_views} views)",
         predict_peak=peak_gib(),
     )
 
@@ -151,30 +134,20 @@ def check_audio(name: str, params: dict, steps: int, clips: int) -> dict:
         optimizer.step()
 
     model.train()
-    step()
-    sync()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync()
-    train_cps = steps * cfg.batch_size / (time.perf_counter() - start)
+    train_cps = cfg.batch_size / per_call(step, steps)
     train_peak = peak_gib()
 
     data = torch.utils.data.TensorDataset(torch.randn(clips, length) * 0.1, torch.zeros(clips, dtype=torch.long))
     loader = torch.utils.data.DataLoader(data, batch_size=predict.batch_size)
     views = tta_views(predict.tta_shifts, predict.tta_polarity, common.sample_rate)
     reset_peak()
-    predict_proba(model, loader, device, views)  # warm-up
-    sync()
-    start = time.perf_counter()
-    predict_proba(model, loader, device, views)
-    sync()
+    predict_s = per_call(lambda: predict_proba(model, loader, device, views), 1)
     return dict(
         model=name,
         setup=f"{params['audio_features'].kind} batch {cfg.batch_size} bf16 autocast",
         train=f"{train_cps:.0f} clips/s",
         train_peak=train_peak,
-        predict=f"{clips / (time.perf_counter() - start):.0f} clips/s ({len(views)} views)",
+        predict=f"{clips / predict_s:.0f} clips/s ({len(views)} views)",
         predict_peak=peak_gib(),
     )
 

@@ -55,12 +55,11 @@ class CocoScorer:
     def score(self, predictions: list[ImagePredictions]) -> dict[str, float]:
         n = sum(len(p.scores) for p in predictions)
         image = np.empty(n, np.int64)
-        for_image, start = [], 0
+        start = 0
         for p in predictions:
             if p.file_name not in self.image_index:
                 raise ValueError(f"predictions for {p.file_name}, which is not in the ground truth")
             image[start : start + len(p.scores)] = self.image_index[p.file_name]
-            for_image.append(p)
             start += len(p.scores)
         if n == 0:
             return {"mAP": 0.0, "mAP50": 0.0, "mAP75": 0.0}
@@ -113,8 +112,6 @@ def _precision(
             npig += gt_end[k * n_images + i] - gt_start[k * n_images + i]
         if npig == 0:
             continue
-        cat_scores = np.empty(0)
-        cat_matched = np.empty((n_t, 0), np.bool_)
         chunks_s = []
         chunks_m = []
         for i in range(n_images):
