@@ -89,8 +89,7 @@ def _prefilter(boxes, scores, labels, sets, weights, thr):
 @njit(cache=True, error_model="numpy")
 def _by_score(values):
     """Indices of `values` from the highest to the lowest; equal values in input order (a stable sort: a
-    quicksort, then each run of equal values put back in index order; numba's mergesort is several times
-    slower)."""
+    quicksort, then each run of equal values put back in index order)."""
     order = np.argsort(-values)
     n = len(order)
     start = 0
@@ -324,8 +323,7 @@ def _soft_nms_keep(boxes, scores, iou_thr, sigma, thresh, method):
 def _nms_family(boxes, scores, labels, method, iou_thr, sigma, thresh):
     boxes, nonzero = _prepare(boxes)
     boxes, scores, labels = boxes[nonzero], scores[nonzero], labels[nonzero]
-    # grouped by label (ascending, as np.unique iterates), each group in input order. Not by sorting the labels:
-    # numba's quicksort slows to O(n^2) on many equal keys (0.5 ms for 1,500 boxes of 5 classes)
+    # grouped by label (ascending, as np.unique iterates), each group in input order
     n = len(labels)
     order = np.empty(n, np.int64)
     k = 0
