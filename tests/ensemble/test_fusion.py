@@ -176,3 +176,20 @@ def test_tied_scores_of_duplicated_boxes_fuse_the_same_as_the_reference():
             assert_same(
                 reference(method, boxes, scores, labels, **kw), ours(method, boxes, scores, labels, **kw), False
             )
+
+
+@pytest.mark.parametrize("iou_thr", [-0.1, 0.0, 0.05, 0.95])
+def test_nms_buckets_miss_no_overlap_at_any_threshold(iou_thr):
+    """podium's NMS tests only the x1 buckets a kept box can reach: boxes of every width (slivers, one spanning
+    the image, ones past the border) and thresholds where IoU 0 suppresses (negative) or almost nothing does."""
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        n = int(rng.integers(1, 300))
+        x1y1 = rng.uniform(-0.1, 1.0, (n, 2))
+        wh = rng.choice([0.001, 0.02, 0.2, 1.2], (n, 2)) * rng.uniform(0.5, 1.0, (n, 2))
+        boxes = np.hstack([x1y1, x1y1 + wh])
+        scores, labels = rng.uniform(0, 1, n), rng.integers(0, 2, n)
+        split = int(rng.integers(0, n + 1))
+        sets = ([boxes[:split], boxes[split:]], [scores[:split], scores[split:]], [labels[:split], labels[split:]])
+        kw = dict(weights=[1.0, 2.0], iou_thr=iou_thr)
+        assert_same(reference("nms", *sets, **kw), ours("nms", *sets, **kw))
