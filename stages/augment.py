@@ -4,8 +4,9 @@ Reads:  --folds (data/folds: detection.csv, audio.csv), --merged (data/merged: d
         audio/clips), --noise (background-noise clips, <raw>/audio/noise); params `common`, `augment`.
 Writes: --out (data/augmented): detection/images + train.json (COCO; each image carries parent, group, fold,
         policy), audio/clips + train.csv (fname,label,source,group,fold,parent,policy), report.json (clones
-        written, failed clones and why, rescaled clips); --reports (reports/augment): detection.png and
-        audio.png, originals beside their clones (dvc plots), metrics.json (counts and samples/s).
+        written, failed clones and why, rescaled clips); --reports (reports/augment): previews/detection.png and
+        previews/audio.png, originals beside their clones (dvc plots; a competition's tasks only),
+        metrics.json (counts and samples/s).
 Same seed and params, same bytes in --out, whatever `augment.workers` is.
 """
 
@@ -25,7 +26,7 @@ def main() -> None:
     p = load_stage_params(args.params, "augment")
     common, cfg = p["common"], p["augment"]
     report, metrics = {"params": to_dict(cfg)}, {}
-    args.reports.mkdir(parents=True, exist_ok=True)
+    (args.reports / "previews").mkdir(parents=True, exist_ok=True)
     with atomic_dir(args.out) as out:
         if (args.merged / "detection/train.json").exists():
             coco = read_json(args.merged / "detection/train.json")
@@ -44,7 +45,7 @@ def main() -> None:
                     _rows(jobs, result.clones, "file_name", cfg.preview),
                     args.merged / "detection/images",
                     out / "detection/images",
-                    args.reports / "detection.png",
+                    args.reports / "previews/detection.png",
                 )
         if (args.folds / "audio.csv").exists():
             table = pd.read_csv(args.folds / "audio.csv")
@@ -70,7 +71,7 @@ def main() -> None:
                     args.merged / "audio/clips",
                     out / "audio/clips",
                     common.sample_rate,
-                    args.reports / "audio.png",
+                    args.reports / "previews/audio.png",
                 )
         write_json(out / "report.json", report)
     write_json(args.reports / "metrics.json", metrics)

@@ -2,7 +2,7 @@
 
 Reads:  --predictions (predictions/: every model's folds' oof.json / oof.csv), --folds (data/folds: both fold
         tables), --merged (data/merged/detection/train.json: the OOF ground truth); params `common.seed`,
-        `ensemble`, `models`.
+        `competition` (its tasks and metrics), `ensemble`, `models`.
 Writes: --out (ensemble/settings.json: the chosen settings per task), --metrics (reports/ensemble.json: OOF
         score of each single model, of the equal-weight ensemble and of the tuned one).
 """
@@ -18,26 +18,31 @@ from podium.params import load_stage_params
 def main() -> None:
     args = stage.parse_paths(__doc__, "params", "predictions", "folds", "merged", "out", "metrics")
     p = load_stage_params(args.params, "tune_ensemble")
-    cfg, seed, models = p["ensemble"], p["common.seed"], p["models"]
+    cfg, seed, models, competition = p["ensemble"], p["common.seed"], p["models"], p["competition"]
     settings, report = {}, {}
 
-    classes, oof = boxes.read_model_oof(args.predictions, models.detection, pd.read_csv(args.folds / "detection.csv"))
-    truth = read_json(args.merged / "detection/train.json")
-    start = BoxSettings.from_params(cfg)
-    best, tuned, single, equal = tune_boxes(
-        oof, truth, classes, start, trials=cfg.tune_trials, seed=seed, workers=cfg.workers
-    )
-    settings["detection"] = best.as_dict()
-    report["detection"] = {"metric": "OOF mAP@[.5:.95]", "single": single, "equal_weights": equal, "tuned": tuned}
+    if "detection" in competition.tasks:
+        fmt = competition.detection
+        folds = pd.read_csv(args.folds / "detection.csv")
+        classes, oof = boxes.read_model_oof(args.predictions, models.detection, folds)
+        truth = read_json(args.merged / "detection/train.json")
+        start = BoxSettings.from_params(cfg)
+        best, tuned, single, equal = tune_boxes(
+            oof, truth, classes, start, trials=cfg.tune_trials, seed=seed, workers=cfg.workers,
+            metric=fmt.metric, iou_thr=fmt.iou_thr,
+        )  # fmt: skip
+        settings["detection"] = best.as_dict()
+        report["detection"] = {"metric": f"OOF {fmt.metric}", "single": single, "equal_weights": equal, "tuned": tuned}
 
-    folds = pd.read_csv(args.folds / "audio.csv")
-    classes, rows, probas = probabilities.read_oof_aligned(args.predictions, models.audio, folds)
-    targets = rows.label.map({c: i for i, c in enumerate(classes)}).to_numpy()
-    best, tuned, single, equal = tune_votes(
-        probas, targets, VoteSettings.from_params(cfg), trials=cfg.tune_trials, seed=seed
-    )
-    settings["audio"] = best.as_dict()
-    report["audio"] = {"metric": "OOF accuracy", "single": single, "equal_weights": equal, "tuned": tuned}
+    if "audio" in competition.tasks:
+        folds = pd.read_csv(args.folds / "audio.csv")
+        classes, rows, probas = probabilities.read_oof_aligned(args.predictions, models.audio, folds)
+        targets = rows.label.map({c: i for i, c in enumerate(classes)}).to_numpy()
+        best, tuned, single, equal = tune_votes(
+            probas, targets, VoteSettings.from_params(cfg), trials=cfg.tune_trials, seed=seed
+        )
+        settings["audio"] = best.as_dict()
+        report["audio"] = {"metric": "OOF accuracy", "single": single, "equal_weights": equal, "tuned": tuned}
 
     write_json(args.out, settings)
     write_json(args.metrics, report)

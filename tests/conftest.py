@@ -170,3 +170,14 @@ def malicious_checkpoint():
         return path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def miniatures():
+    """tests/miniatures.py: fabricated miniatures of real competitions' downloads."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("miniatures", ROOT / "tests/miniatures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -25,8 +25,8 @@ def _validate(path, tiny_data, capsys) -> str:
 @pytest.mark.parametrize(
     "row, message",
     [
-        ("circle 0.5 a 1 5 5", r"bad.csv: \S+: a score or coordinate is not a number"),
-        ("circle 0.5 1 1 5", r"bad.csv: \S+: PredictionString has 5 fields, not groups of 6"),
+        ("circle 0.5 a 1 5 5", r"bad.csv: line 2 \(image_id \S+\): .* box must be four numbers"),
+        ("circle 0.5 1 1 5", r"bad.csv: line 2 \(image_id \S+\): .*5 fields, not a multiple of 6"),
         ("circle 1.5 1 1 5 5", r"bad.csv: .*scores outside \[0, 1\]"),
     ],
 )

@@ -16,7 +16,7 @@ def test_real_params_load():
 
 def test_dvc_yaml_declares_exactly_the_params_each_stage_reads():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    declared = {name.split("@")[0]: spec.get("params", []) for name, spec in stages.items()}
+    declared = {name.split("@")[0]: spec.get("do", spec).get("params", []) for name, spec in stages.items()}
     for name in stages:
         base = name.split("@")[0]
         assert (ROOT / "stages" / f"{base}.py").exists(), f"stage {name} has no stages/{base}.py"

@@ -14,6 +14,7 @@ from podium.cli import _read
 from podium.clips import AudioError, read_clip
 from podium.data.external import parse_bbox
 from podium.errors import PodiumError
+from podium.settings import DetectionFormat
 from podium.submission import SubmissionError, parse_detection, validate_detection
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -44,17 +45,30 @@ ROW_TOKENS = st.lists(
 )
 
 
+FORMATS = st.builds(
+    DetectionFormat,
+    st.just("coco_map"),
+    st.just(0.4),
+    st.just("image_id"),
+    st.just("PredictionString"),
+    st.sampled_from(["xyxy", "xywh"]),
+    st.sampled_from([["class", "score", "box"], ["score", "class", "box"], ["score", "box"]]),
+    st.sampled_from(["name", "id"]),
+    st.sampled_from(["", "none 1 0 0 1 1", "1 1 0 0 1 1"]),
+)
+
+
 @SETTINGS
-@given(ROW_TOKENS, st.sampled_from(["", "none 1 0 0 1 1"]))
-def test_a_submission_row_parses_or_names_its_row(tokens, empty):
+@given(ROW_TOKENS, FORMATS)
+def test_a_submission_row_parses_or_names_its_row(tokens, fmt):
     table = pd.DataFrame({"image_id": ["img_7"], "PredictionString": [" ".join(tokens)]})
     sample = pd.DataFrame({"image_id": ["img_7"], "PredictionString": [""]})
     try:
-        validate_detection(table, sample, ["circle", "square"], {"img_7": (100, 50)}, empty)
+        validate_detection(table, sample, ["circle", "square"], {"img_7": (100, 50)}, fmt)
     except SubmissionError as e:
         assert "img_7" in str(e)
     try:
-        parse_detection(table, ["circle", "square"], {"img_7": (100, 50)}, empty)
+        parse_detection(table, ["circle", "square"], {"img_7": (100, 50)}, fmt)
     except SubmissionError as e:
         assert "img_7" in str(e)
 

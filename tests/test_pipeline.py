@@ -117,6 +117,14 @@ RERUN_CASES = {  # change to params.yaml -> exactly the stages it makes stale
         lambda p: p["train_audio"]["per_model"]["small_cnn"].update(lr=0.01),
         {"train_audio@small_cnn-0", "train_audio@small_cnn-1"},
     ),
+    "the competition's detection metric": (
+        lambda p: p["competition"]["detection"].update(metric="voc_map"),
+        {"evaluate_detector@vfnet", "evaluate_detector@faster_rcnn", "tune_ensemble", "submit"},
+    ),
+    "the submission's empty string": (
+        lambda p: p["competition"]["detection"].update(empty="none"),
+        {"tune_ensemble", "submit"},
+    ),
 }
 
 
@@ -195,3 +203,67 @@ def test_a_trained_fold_moves_to_another_clone_through_the_run_cache(tmp_path, w
     for out in ["models/detection/faster_rcnn/fold0", "reports/detection/faster_rcnn/fold0"]:
         assert _files(b / out) and _files(b / out) == _files(a / out), out
     assert json.loads(_sh(["dvc", "status", "--json", TRAINED], b).strip() or "{}") == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["detection", "audio"])
+def test_a_one_task_competition_runs_only_that_tasks_stages(tmp_path, write_params, task):
+    """competition.tasks: [task] and the other task's models []: `dvc repro` runs no stage of the other task,
+    needs none of its data, and writes its one submission in the competition's format (VinBigData's, for
+    detection: class ids, scored by VOC mAP)."""
+    other = "audio" if task == "detection" else "detection"
+    fmt = yaml.safe_load((ROOT / "params.yaml").read_text())["competition"]
+    fmt["detection"].update(metric="voc_map", class_as="id")
+    params = write_params(
+        tmp_path,
+        competition={**fmt, "name": f"only-{task}", "tasks": [task]},
+        models={task: ["faster_rcnn"] if task == "detection" else ["small_cnn"], other: []},
+        train_detector={"epochs": 0},
+    )
+    project = _copy_project(tmp_path, params, None)
+    out = _sh(["dvc", "repro"], project)
+    assert f"@{other}" not in out and not [
+        line for line in out.splitlines() if "Running stage" in line and other in line
+    ]
+    assert not (project / "data/raw" / other).exists()
+    assert sorted(p.name for p in (project / "submissions").glob("*.csv")) == [f"{task}.csv"]
+    assert list(json.loads((project / "reports/leaderboard.json").read_text())) == [task]
+    assert json.loads((project / "reports/leaderboard.json").read_text())[task]["metric"] == fmt[task]["metric"]
+    _sh([sys.executable, "-m", "podium.cli", "validate", f"submissions/{task}.csv", "--params", "params.yaml"], project)
+    assert _stale(project) == set()
+
+
+@pytest.mark.slow
+def test_global_wheat_from_its_own_zip_to_a_valid_submission(tmp_path, write_params, miniatures):
+    """The Global Wheat preset on a miniature of the competition's download (its zip, as `kaggle competitions
+    download` writes it): download -> ... -> submit with tiny params, a submission in Global Wheat's own format
+    (`score x y w h`, no class) that validates against the miniature's sample submission, CV and tuning by
+    wheat_precision."""
+    archive = miniatures.global_wheat(tmp_path / "gwd", train=12, test=4, size=128)
+    preset = yaml.safe_load((ROOT / "profiles/global-wheat-detection.yaml").read_text())
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = write_params(
+        tmp_path,
+        competition={**base["competition"], **preset["competition"],
+                     "detection": {**base["competition"]["detection"], **preset["competition"]["detection"]}},
+        models={"detection": ["faster_rcnn"], "audio": []},
+        download={**base["download"], **preset["download"], "source": "local", "local_path": str(archive)},
+        train_detector={"epochs": 1, "image_size": 64},
+    )  # fmt: skip
+    project = _copy_project(tmp_path, params, None)
+    _sh(["dvc", "repro"], project)
+    rows = (project / "submissions/detection.csv").read_text().splitlines()
+    assert rows[0] == "image_id,PredictionString" and len(rows) == 5
+    groups = [r.split(",", 1)[1].split() for r in rows[1:]]
+    assert all(len(g) % 5 == 0 for g in groups)  # score x y w h, no class
+    sample = (tmp_path / "gwd/files/sample_submission.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows] == [r.split(",")[0] for r in sample]
+    _sh(
+        [sys.executable, "-m", "podium.cli", "validate", "submissions/detection.csv", "--params", "params.yaml"],
+        project,
+    )
+    cv = json.loads((project / "reports/detection/faster_rcnn/cv.json").read_text())
+    assert cv["metric"] == "wheat_precision" and 0 <= cv["score"] <= 1
+    folds = json.loads((project / "data/merged/detection/train.json").read_text())
+    assert {img.get("domain") for img in folds["images"]} >= {"usask_1", "arvalis_1"}
+    assert _stale(project) == set()

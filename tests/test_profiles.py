@@ -55,7 +55,7 @@ def test_a_profile_that_breaks_the_schema_is_refused_naming_it(params, tmp_path)
 
 
 def test_an_unknown_profile_lists_the_known_ones():
-    with pytest.raises(ParamsError, match=r"known profiles: \['gpu'\]"):
+    with pytest.raises(ParamsError, match=r"known profiles: \[.*'global-wheat-detection', 'gpu'"):
         profiles.profile_path("tpu")
 
 
@@ -63,3 +63,22 @@ def test_the_cli_prints_a_dvc_exp_run_line(params, capsys):
     cli.main(["profile", "gpu", "--params", str(params)])
     line = capsys.readouterr().out
     assert line.startswith("dvc exp run -S ") and "train_detector.image_size=1024" in line
+
+
+@pytest.mark.parametrize(
+    "name, tasks, metric",
+    [
+        ("global-wheat-detection", ["detection"], "wheat_precision"),
+        ("vinbigdata-chest-xray-abnormalities-detection", ["detection"], "voc_map"),
+        ("tensorflow-speech-recognition-challenge", ["audio"], "accuracy"),
+    ],
+)
+def test_each_competition_preset_applies_and_names_one_task(params, name, tasks, metric):
+    profiles.apply(params, profiles.profile_path(name))
+    loaded = load_params(params)
+    competition = loaded["competition"]
+    assert (competition.name, competition.tasks) == (name, tasks)
+    assert getattr(competition, tasks[0]).metric == metric
+    other = "audio" if tasks == ["detection"] else "detection"
+    assert getattr(loaded["models"], other) == []
+    assert loaded["download"].kaggle_competition == name

@@ -25,6 +25,7 @@ from podium.settings import (
     AudioTrainConfig,
     AugmentConfig,
     Common,
+    Competition,
     DetectorPredictConfig,
     DetectorTrainConfig,
     Download,
@@ -37,6 +38,7 @@ from podium.settings import (
 )
 
 SECTIONS: dict[str, type] = {
+    "competition": Competition,
     "models": Models,
     "common": Common,
     "download": Download,
@@ -59,18 +61,18 @@ PER_MODEL: dict[str, str] = {"train_detector": "detection", "predict_detector": 
 # What each dvc.yaml stage reads: a section, or "section.key" for one knob. A PER_MODEL section here means its
 # shared knobs plus the stage's model's per_model entry (dvc.yaml's `${item.model}`).
 STAGE_PARAMS: dict[str, list[str]] = {
-    "download": ["common", "download"],
+    "download": ["common", "competition.tasks", "download"],
     "merge_external": ["common", "merge_external"],
     "split_folds": ["common.seed", "split_folds"],
     "augment": ["common", "augment"],
     "train_audio": ["common", "audio_features", "train_audio"],
     "evaluate_audio": [],
     "train_detector": ["common.seed", "train_detector"],
-    "evaluate_detector": [],
+    "evaluate_detector": ["competition.detection"],
     "predict_detector": ["predict_detector"],
     "predict_audio": ["predict_audio"],
-    "tune_ensemble": ["common.seed", "ensemble", "models"],
-    "submit": ["submit", "split_folds.folds", "models"],
+    "tune_ensemble": ["common.seed", "competition", "ensemble", "models"],
+    "submit": ["competition", "submit", "split_folds.folds", "models"],
 }
 
 
@@ -174,10 +176,24 @@ def load_params(path: str | Path) -> dict[str, Any]:
                     )
             for model in params[name].per_model:  # listed or not (a model dropped for now), its knobs are valid
                 resolve_model(params[name], model, name)
+        check_tasks(params["competition"], params["models"])
         check_audio_models(params["models"].audio)
     except ParamsError as e:
         raise ParamsError(f"{path}: {e}") from None
     return params
+
+
+def check_tasks(competition: Competition, models: Models) -> None:
+    """A task of the competition has models; a task it does not have has none (its stages then run nothing)."""
+    for task in ("detection", "audio"):
+        listed = getattr(models, task)
+        if task in competition.tasks and not listed:
+            raise ParamsError(f"models.{task} is empty but competition.tasks has {task}: list at least one model")
+        if task not in competition.tasks and listed:
+            raise ParamsError(
+                f"models.{task} lists {listed} but competition {competition.name!r} has no {task} task "
+                f"(competition.tasks: {competition.tasks}): set models.{task}: [] or add the task"
+            )
 
 
 def check_audio_models(names: list[str]) -> None:

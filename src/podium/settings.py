@@ -50,6 +50,52 @@ class Models:
     audio: list[str]  # podium baselines (AUDIO_BASELINES) or any timm model name (checked against timm's list)
 
 
+Task = Literal["detection", "audio"]
+
+
+@dataclass(frozen=True)
+class DetectionFormat:
+    """A detection competition's submission rows and metric. A row is `id_column,column`; `column` holds
+    space-separated groups, each its `fields` in order (`class`, `score`, `box`: four numbers), or `empty`."""
+
+    metric: Literal["coco_map", "wheat_precision", "voc_map"]  # podium.metrics.competition
+    iou_thr: float  # voc_map's IoU threshold
+    id_column: str
+    column: str
+    box: Literal["xyxy", "xywh"]  # pixels of the original image: x_min y_min x_max y_max | x_min y_min width height
+    fields: list[Literal["class", "score", "box"]]
+    class_as: Literal["name", "id"]  # a class written as its name or its index in the class list
+    empty: str  # the whole prediction of an image without boxes
+
+    def __post_init__(self):
+        _bounds(self, iou_thr=(0.01, 0.99))
+        if sorted(self.fields) not in (["box", "class", "score"], ["box", "score"]):
+            raise ParamsError(f"fields must be score and box, with or without class, in any order; got {self.fields}")
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    metric: Literal["accuracy"]
+    id_column: str
+    column: str
+
+
+@dataclass(frozen=True)
+class Competition:
+    """The one competition podium runs: its name, the tasks it has (the others' stages run nothing and need
+    no data) and what its submissions look like."""
+
+    name: str  # Kaggle's URL name, or `embedded` (podium's own two-task competition)
+    tasks: list[Task]
+    detection: DetectionFormat
+    audio: AudioFormat
+
+    def __post_init__(self):
+        _not_empty(self, "name", "tasks")
+        if len(set(self.tasks)) != len(self.tasks):
+            raise ParamsError(f"tasks lists a task twice: {self.tasks}")
+
+
 @dataclass(frozen=True)
 class Common:
     seed: int
@@ -347,7 +393,6 @@ class EnsembleConfig:
 
 @dataclass(frozen=True)
 class SubmitConfig:
-    empty_prediction: str  # PredictionString of an image without boxes
     max_boxes: int  # per image, highest scores first
 
     def __post_init__(self):

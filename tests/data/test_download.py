@@ -83,7 +83,7 @@ def test_fetch_url_checks_sha256_and_installs(serve, tmp_path):
     assert dest.read_bytes() == payload
     out = tmp_path / "raw"
     out.mkdir()
-    assert install_tree(dest, out) == ["audio"]
+    assert install_tree(dest, out, ("audio",)) == ["audio"]
     assert (out / "audio/train/labels.csv").exists()
 
 
@@ -141,6 +141,27 @@ def test_archive_members_cannot_escape(tmp_path):
     with pytest.raises(DownloadError):
         extract_archive(tmp_path / "evil.tar.gz", tmp_path / "out")
     assert not (tmp_path / "evil.txt").exists()
+
+
+def _canonical(root, tasks):
+    for task in tasks:
+        for folder in {"detection": ["train/images", "test/images"], "audio": ["train/clips", "test/clips"]}[task]:
+            (root / task / folder).mkdir(parents=True)
+        files = {"detection": ["train/annotations.json", "sample_submission.csv"],
+                 "audio": ["train/labels.csv", "sample_submission.csv"]}  # fmt: skip
+        for name in files[task]:
+            (root / task / name).write_text("x")
+
+
+def test_only_the_competitions_tasks_are_installed_and_a_missing_one_is_named(tmp_path):
+    _canonical(tmp_path / "src", ["detection", "audio"])
+    out = tmp_path / "out"
+    out.mkdir()
+    assert install_tree(tmp_path / "src", out, ("detection",)) == ["detection"]
+    assert (out / "detection").is_dir() and not (out / "audio").exists()
+    _canonical(tmp_path / "only_audio", ["audio"])
+    with pytest.raises(LayoutError, match=r"no detection/ data, but params competition.tasks has \['detection'\]"):
+        install_tree(tmp_path / "only_audio", tmp_path / "out2", ("detection", "audio"))
 
 
 def test_local_folder_in_wrong_layout_names_what_is_missing(tmp_path):

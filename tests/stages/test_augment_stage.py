@@ -29,7 +29,7 @@ def test_outputs_are_plain_data_with_parents_and_previews(tiny_data):
     clips = pd.read_csv(aug / "audio/train.csv")
     assert list(clips.columns) == ["fname", "label", "source", "group", "fold", "parent", "policy"]
     assert all((aug / "audio/clips" / f).exists() for f in clips.fname)
-    for name in ("detection.png", "audio.png", "metrics.json"):
+    for name in ("previews/detection.png", "previews/audio.png", "metrics.json"):
         assert (tiny_data / "reports/augment" / name).stat().st_size > 0
 
 

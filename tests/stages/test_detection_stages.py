@@ -6,6 +6,7 @@ import shutil
 
 import pandas as pd
 import pytest
+import yaml
 
 from podium.boxes import read_predictions
 
@@ -59,9 +60,11 @@ def _predict(run_stage, params, data, root, out, model="vfnet", fold=0, model_fo
     )
 
 
-def _evaluate(run_stage, data, root, oof, metrics, check=True):
+def _evaluate(run_stage, params, data, root, oof, metrics, check=True):
     return run_stage(
         "evaluate_detector",
+        "--params",
+        params,
         "--fold_table",
         data / "folds/detection.csv",
         "--merged",
@@ -136,12 +139,18 @@ def test_a_finished_run_retrains_and_evaluate_joins_the_predicted_folds(
     _train(run_stage, params_factory(train_detector={"epochs": 0}), tiny_data, root, fold=1)  # untrained: quick
     for fold in (0, 1):
         _predict(run_stage, params, tiny_data, root, root / f"predictions/detection/vfnet/fold{fold}", fold=fold)
-    _evaluate(run_stage, tiny_data, root, "oof.json", "cv.json")
+    _evaluate(run_stage, params, tiny_data, root, "oof.json", "cv.json")
     cv = json.loads((root / "cv.json").read_text())
-    assert set(cv["fold_mAP"]) == {"0", "1"}
+    assert set(cv["fold_mAP"]) == {"0", "1"} and set(cv["fold_score"]) == {"0", "1"}
+    assert cv["metric"] == "coco_map" and cv["score"] == pytest.approx(cv["mAP"], abs=1e-6)
     assert len(read_predictions(root / "oof.json")[1]) == 12
+    fmt = yaml.safe_load(params.read_text())["competition"]["detection"]
+    voc = params_factory(competition={"detection": {**fmt, "metric": "voc_map", "iou_thr": 0.5}})
+    _evaluate(run_stage, voc, tiny_data, root, "oof_voc.json", "cv_voc.json")
+    cv_voc = json.loads((root / "cv_voc.json").read_text())
+    assert cv_voc["metric"] == "voc_map" and cv_voc["mAP"] == cv["mAP"]  # CV by the competition's metric
     shutil.rmtree(root / "predictions/detection/vfnet/fold1")
-    missing = _evaluate(run_stage, tiny_data, root, "oof2.json", "cv2.json", check=False)
+    missing = _evaluate(run_stage, params, tiny_data, root, "oof2.json", "cv2.json", check=False)
     assert missing.returncode == 2 and "fold1/oof.json: missing; run predict_detector@vfnet-1" in missing.stderr
 
 

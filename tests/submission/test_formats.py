@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from podium.boxes import ImagePredictions
+from podium.settings import AudioFormat, DetectionFormat
 from podium.submission import (
     SubmissionError,
     detection_rows,
@@ -15,6 +16,16 @@ from podium.submission import (
     validate_detection,
 )
 
+EMBEDDED = DetectionFormat(
+    "coco_map", 0.4, "image_id", "PredictionString", "xyxy", ["class", "score", "box"], "name", ""
+)
+# Global Wheat: `score x y w h`, no class (kaggle.com/c/global-wheat-detection/overview/evaluation)
+WHEAT = DetectionFormat("wheat_precision", 0.4, "image_id", "PredictionString", "xywh", ["score", "box"], "name", "")
+# VinBigData: `class_id score x_min y_min x_max y_max`, `14 1 0 0 1 1` for no finding
+VINBIG = DetectionFormat(
+    "voc_map", 0.4, "image_id", "PredictionString", "xyxy", ["class", "score", "box"], "id", "14 1 0 0 1 1"
+)
+AUDIO = AudioFormat("accuracy", "fname", "label")
 CLASSES = ["cat", "dog"]
 SIZES = {"a": (100, 50), "b": (100, 50)}
 SAMPLE = pd.DataFrame({"image_id": ["a", "b"], "PredictionString": ["", ""]})
@@ -28,13 +39,57 @@ def _preds():
 
 
 def test_rows_are_sorted_by_score_and_parse_back():
-    rows = detection_rows(_preds(), CLASSES, empty="", max_boxes=10)
+    rows = detection_rows(_preds(), CLASSES, EMBEDDED, max_boxes=10)
     assert rows.PredictionString.tolist() == ["dog 0.9000 50.0 5.0 90.0 45.0 cat 0.4000 1.0 2.0 30.0 40.0", ""]
-    back = parse_detection(rows, CLASSES, SIZES)
+    back = parse_detection(rows, CLASSES, SIZES, EMBEDDED)
     np.testing.assert_allclose(back[0].boxes, [[50, 5, 90, 45], [1, 2, 30, 40]])
     assert back[0].labels.tolist() == [1, 0] and len(back[1].boxes) == 0
-    assert detection_rows(_preds(), CLASSES, max_boxes=1).PredictionString[0].startswith("dog 0.9000")
-    validate_detection(rows, SAMPLE, CLASSES, SIZES)
+    assert detection_rows(_preds(), CLASSES, EMBEDDED, max_boxes=1).PredictionString[0].startswith("dog 0.9000")
+    validate_detection(rows, SAMPLE, CLASSES, SIZES, EMBEDDED)
+
+
+def test_global_wheat_rows_are_score_and_xywh_without_a_class():
+    preds = [ImagePredictions("a.jpg", 100, 50, [[1, 2, 30, 40], [50, 5, 90, 45]], [0.4, 0.9], [0, 0])]
+    rows = detection_rows(preds, ["wheat"], WHEAT)
+    assert rows.PredictionString.tolist() == ["0.9000 50.0 5.0 40.0 40.0 0.4000 1.0 2.0 29.0 38.0"]
+    back = parse_detection(rows, ["wheat"], {"a": (100, 50)}, WHEAT)
+    np.testing.assert_allclose(back[0].boxes, [[50, 5, 90, 45], [1, 2, 30, 40]])
+    # the competition's own sample rows (its sample_submission.csv and Evaluation page)
+    sample = pd.DataFrame({"image_id": ["ce4833752", "6ca7b2650", "1da9078c1"],
+                           "PredictionString": ["1.0 0 0 50 50", "", "0.3 0 0 50 50 0.5 10 10 30 30"]})  # fmt: skip
+    assert [len(p.boxes) for p in parse_detection(sample, ["wheat"], {}, WHEAT)] == [1, 0, 2]
+
+
+def test_a_row_in_another_competitions_grammar_is_an_error_naming_its_line():
+    """The issue's case: podium's `class score x1 y1 x2 y2` row against Global Wheat's format."""
+    rows = pd.DataFrame({"image_id": ["a"], "PredictionString": ["wheat 0.8 10 20 110 220"]})
+    with pytest.raises(SubmissionError, match=r"line 2 \(image_id a\).*score x_min y_min width height"):
+        parse_detection(rows, ["wheat"], {}, WHEAT)
+    rows = pd.DataFrame({"image_id": ["a"], "PredictionString": ["wheat 0.8 10 20 110 220 3 4 5 6"]})
+    with pytest.raises(SubmissionError, match="line 2 .*score must be a number"):
+        parse_detection(rows, ["wheat"], {}, WHEAT)
+
+
+def test_vinbigdata_rows_carry_class_ids_and_its_no_finding_row():
+    classes = [f"c{i}" for i in range(15)]
+    preds = [
+        ImagePredictions("x.dicom", 100, 100, [[1, 2, 30, 40]], [0.5], [3]),
+        ImagePredictions("y.dicom", 100, 100, [], [], []),
+    ]
+    rows = detection_rows(preds, classes, VINBIG)
+    assert rows.PredictionString.tolist() == ["3 0.5000 1.0 2.0 30.0 40.0", "14 1 0 0 1 1"]
+    sample = pd.DataFrame({"image_id": ["x", "y"], "PredictionString": ["14 1 0 0 1 1"] * 2})
+    validate_detection(rows, sample, classes, {"x": (100, 100), "y": (100, 100)}, VINBIG)
+    with pytest.raises(SubmissionError, match="without boxes is '14 1 0 0 1 1'"):
+        parse_detection(rows.assign(PredictionString=["", ""]), classes, {}, VINBIG)
+    with pytest.raises(SubmissionError, match="unknown class '15'"):
+        parse_detection(rows.assign(PredictionString=["15 0.5 1 2 3 4", ""]).iloc[:1], classes, {}, VINBIG)
+
+
+def test_rows_out_of_the_sample_order_are_refused():
+    rows = detection_rows(_preds(), CLASSES, EMBEDDED)
+    with pytest.raises(SubmissionError, match="order"):
+        validate_detection(rows.iloc[::-1], SAMPLE, CLASSES, SIZES, EMBEDDED)
 
 
 @pytest.mark.parametrize(
@@ -45,23 +100,23 @@ def test_rows_are_sorted_by_score_and_parse_back():
         ("dog 0.5 9 1 5 5", "x2 < x1"),
         ("dog 0.5 nan 1 5 5", "NaN"),
         ("cow 0.5 1 1 5 5", "unknown class"),
-        ("dog 0.5 1 1 5", "groups of 6"),
+        ("dog 0.5 1 1 5", "not a multiple of 6"),
     ],
 )
 def test_invalid_rows_are_named(text, message):
     rows = pd.DataFrame({"image_id": ["a", "b"], "PredictionString": [text, ""]})
     with pytest.raises(SubmissionError, match=message):
-        validate_detection(rows, SAMPLE, CLASSES, SIZES)
+        validate_detection(rows, SAMPLE, CLASSES, SIZES, EMBEDDED)
 
 
 def test_ids_must_match_the_sample_submission():
     with pytest.raises(SubmissionError, match="missing"):
-        validate_detection(SAMPLE.iloc[:1], SAMPLE, CLASSES, SIZES)
+        validate_detection(SAMPLE.iloc[:1], SAMPLE, CLASSES, SIZES, EMBEDDED)
     with pytest.raises(SubmissionError, match="duplicated"):
-        validate_detection(pd.concat([SAMPLE, SAMPLE.iloc[:1]]), SAMPLE, CLASSES, SIZES)
+        validate_detection(pd.concat([SAMPLE, SAMPLE.iloc[:1]]), SAMPLE, CLASSES, SIZES, EMBEDDED)
     audio = pd.DataFrame({"fname": ["x.wav"], "label": ["yes"]})
     with pytest.raises(SubmissionError, match="unknown label"):
-        validate_audio(audio.assign(label="maybe"), audio, ["yes", "no"])
+        validate_audio(audio.assign(label="maybe"), audio, ["yes", "no"], AUDIO)
 
 
 def test_detection_diff_matches_boxes():

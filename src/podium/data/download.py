@@ -46,10 +46,25 @@ def write_synthetic(
     audio_test_per_word: int,
     unseen_voice_fraction: float,
     noise_clips: int,
+    tasks: tuple[str, ...] = ("detection", "audio"),
 ) -> None:
-    """Generate the embedded competition into `out` (canonical layout), deterministically from `seed`."""
+    """Generate the embedded competition's `tasks` into `out` (canonical layout), deterministically from `seed`
+    (each task from its own stream: one task's data is the same with or without the other)."""
     det_rng, audio_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-    det = out / "detection"
+    if "detection" in tasks:
+        _synthetic_detection(
+            out / "detection", det_rng, detection_train_images, detection_test_images, image_size, max_objects,
+            empty_fraction,
+        )  # fmt: skip
+    if "audio" in tasks:
+        _synthetic_audio(
+            out / "audio", audio_rng, audio_train_per_word, audio_test_per_word, unseen_voice_fraction, sample_rate,
+            clip_seconds, noise_clips,
+        )  # fmt: skip
+
+
+def _synthetic_detection(det, det_rng, detection_train_images, detection_test_images, image_size, max_objects,
+                         empty_fraction) -> None:  # fmt: skip
     train = synthetic_detection.generate_train_images(
         det_rng, detection_train_images, image_size, max_objects, empty_fraction
     )
@@ -64,7 +79,9 @@ def write_synthetic(
         det / "sample_submission.csv", ["image_id", "PredictionString"], [(Path(n).stem, "") for n in test_names]
     )
 
-    audio = out / "audio"
+
+def _synthetic_audio(audio, audio_rng, audio_train_per_word, audio_test_per_word, unseen_voice_fraction, sample_rate,
+                     clip_seconds, noise_clips) -> None:  # fmt: skip
     words = len(synthetic_audio.WORDS)
     with progress_bar(
         total=words * (audio_train_per_word + audio_test_per_word), desc="speaking clips", unit="clip"
@@ -213,27 +230,37 @@ def find_data_root(folder: Path) -> Path:
     return folder  # check_layout will say what is missing
 
 
-def install_tree(src: Path, out: Path) -> list[str]:
-    """Copy a canonical-layout folder (or archive) into `out`; return the tasks found."""
+def install_tree(src: Path, out: Path, tasks: tuple[str, ...] = ("detection", "audio")) -> list[str]:
+    """Copy the competition's `tasks` from a canonical-layout folder (or archive) into `out` (other tasks' data
+    there is left out); return them. A task of the competition missing there is a LayoutError."""
     if src.is_file():
         staging = out / ".unpacked"
         extract_archive(src, staging)
         root = find_data_root(staging)
         try:
-            tasks = check_layout(root)
+            found = _wanted(check_layout(root), tasks, root)
         except LayoutError as e:  # name the archive, not the staging folder (deleted with the failed output)
             raise LayoutError(f"{src}: {str(e).replace(str(root), 'the archive')}") from None
-        for task in tasks:
+        for task in found:
             shutil.move(str(root / task), out / task)
         shutil.rmtree(staging)
-        return tasks
+        return found
     if not src.is_dir():
         raise DownloadError(f"{src}: no such folder or archive; set download.local_path in params.yaml")
     root = find_data_root(src)
-    tasks = check_layout(root)
-    for task in tasks:
+    found = _wanted(check_layout(root), tasks, root)
+    for task in found:
         shutil.copytree(root / task, out / task)
-    return tasks
+    return found
+
+
+def _wanted(present: list[str], tasks: tuple[str, ...], root: Path) -> list[str]:
+    if missing := [t for t in tasks if t not in present]:
+        raise LayoutError(
+            f"{root}: no {'/ nor '.join(missing)}/ data, but params competition.tasks has {missing}; "
+            f"this data has {present}"
+        )
+    return [t for t in present if t in tasks]
 
 
 def kaggle_download(competition: str, out: Path, environ: Mapping[str, str], home: Path) -> Path:

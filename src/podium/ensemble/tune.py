@@ -16,8 +16,8 @@ import optuna
 from podium.boxes import ImagePredictions
 from podium.ensemble.boxes import CONF_TYPES, PreparedSets, fuse_sets, rescore, threshold
 from podium.ensemble.voting import VOTERS, vote
-from podium.metrics.coco_fast import CocoScorer
-from podium.metrics.detection import coco_map, restrict
+from podium.metrics.competition import box_metric
+from podium.metrics.detection import restrict
 from podium.settings import EnsembleConfig
 
 
@@ -86,16 +86,15 @@ def tune_boxes(
     trials: int,
     seed: int,
     workers: int,
+    metric: str = "coco_map",
+    iou_thr: float = 0.4,
 ) -> tuple[BoxSettings, float, dict[str, float], float]:
-    """(best settings, its OOF mAP, each model's own OOF mAP, the OOF mAP of `start` with equal weights) over
-    `trials` Optuna trials starting from `start`; `truth` is the COCO ground truth (restricted here to the OOF
-    images)."""
+    """(best settings, its OOF score, each model's own OOF score, the OOF score of `start` with equal weights)
+    over `trials` Optuna trials starting from `start`, by the competition's `metric`
+    (podium.metrics.competition.box_metric; `iou_thr` for voc_map); `truth` is the COCO ground truth (restricted
+    here to the OOF images)."""
     truth = restrict(truth, {p.file_name for preds in oof.values() for p in preds})
-    crowd = any(a.get("iscrowd", 0) for a in truth["annotations"])
-    scorer = None if crowd else CocoScorer(truth, classes)  # coco_map's numbers, compiled (podium.metrics.coco_fast)
-
-    def metric(preds: list[ImagePredictions]) -> float:
-        return scorer.score(preds)["mAP"] if scorer else coco_map(truth, preds, classes)["mAP"]
+    metric = box_metric(metric, truth, classes, iou_thr=iou_thr)  # built once: a trial pays for scoring only
 
     single = {m: metric(preds) for m, preds in oof.items()}
     # checked, matched and normalised once: a trial pays for fusion and scoring only

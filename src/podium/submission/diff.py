@@ -70,18 +70,20 @@ def diff_detection(
     }
 
 
-def diff_audio(a: pd.DataFrame, b: pd.DataFrame) -> dict:
-    merged = a.merge(b, on="fname", suffixes=("_a", "_b"))
-    changed = merged[merged.label_a != merged.label_b]
+def diff_audio(a: pd.DataFrame, b: pd.DataFrame, id_column: str = "fname", column: str = "label") -> dict:
+    merged = a.merge(b, on=id_column, suffixes=("_a", "_b"))
+    label_a, label_b = f"{column}_a", f"{column}_b"
+    changed = merged[merged[label_a] != merged[label_b]]
     return {
         "clips": len(merged),
-        "agreement": float((merged.label_a == merged.label_b).mean()) if len(merged) else 1.0,
+        "agreement": float((merged[label_a] == merged[label_b]).mean()) if len(merged) else 1.0,
         "changed": len(changed),
-        "top_changes": changed.groupby(["label_a", "label_b"])
+        "top_changes": changed.groupby([label_a, label_b])
         .size()
         .sort_values(ascending=False)
         .head(10)
         .rename("count")
         .reset_index()
+        .rename(columns={label_a: "label_a", label_b: "label_b"})
         .to_dict("records"),
     }

@@ -1,8 +1,12 @@
 """Submission CSVs: the one place predictions become competition rows, and rows become predictions again.
 
-Detection: `image_id,PredictionString`, the string a space-separated run of `class score x_min y_min x_max
-y_max` groups (class name, score in [0, 1], pixels of the original image); an image without boxes gets the
-`empty` string. Audio: `fname,label`.
+Detection rows follow the competition's `DetectionFormat` (params `competition.detection`): `id_column,column`,
+the prediction a space-separated run of groups, each its `fields` in order (`class` as a name or an index,
+`score` in [0, 1], `box` as x_min y_min x_max y_max or x_min y_min width height in pixels of the original
+image), or the `empty` string for an image without boxes. Global Wheat: `score x y w h`, no class; VinBigData:
+`class_id score x_min y_min x_max y_max`, `14 1 0 0 1 1` for nothing found; podium's embedded competition:
+`class score x_min y_min x_max y_max`. Audio: `id_column,column` (`fname,label`). Parsing is strict: a row in
+another grammar is an error naming the row.
 """
 
 from __future__ import annotations
@@ -14,77 +18,132 @@ import pandas as pd
 
 from podium.boxes import ImagePredictions, box_problem
 from podium.errors import PodiumError
+from podium.settings import AudioFormat, DetectionFormat
 
 
 class SubmissionError(PodiumError, ValueError):
     """A submission that would be rejected; nothing is written."""
 
 
+def group_grammar(fmt: DetectionFormat) -> str:
+    """One group as a person reads it, e.g. `score x_min y_min width height`."""
+    box = "x_min y_min x_max y_max" if fmt.box == "xyxy" else "x_min y_min width height"
+    words = {"class": "class_id" if fmt.class_as == "id" else "class", "score": "score", "box": box}
+    return " ".join(words[f] for f in fmt.fields)
+
+
 def detection_rows(
-    preds: list[ImagePredictions],
-    classes: list[str],
-    empty: str = "",
-    max_boxes: int = 100,
+    preds: list[ImagePredictions], classes: list[str], fmt: DetectionFormat, max_boxes: int = 100
 ) -> pd.DataFrame:
     rows = []
     for p in preds:
         order = np.argsort(-p.scores, kind="stable")[:max_boxes]
-        groups = [
-            f"{classes[p.labels[i]]} {p.scores[i]:.4f} " + " ".join(f"{v:.1f}" for v in p.boxes[i]) for i in order
-        ]
-        rows.append((Path(p.file_name).stem, " ".join(groups) if groups else empty))
-    return pd.DataFrame(rows, columns=["image_id", "PredictionString"])
+        groups = []
+        for i in order:
+            x1, y1, x2, y2 = p.boxes[i].tolist()
+            box = (x1, y1, x2, y2) if fmt.box == "xyxy" else (x1, y1, x2 - x1, y2 - y1)
+            token = {
+                "class": classes[p.labels[i]] if fmt.class_as == "name" else str(int(p.labels[i])),
+                "score": f"{p.scores[i]:.4f}",
+                "box": " ".join(f"{v:.1f}" for v in box),
+            }
+            groups.append(" ".join(token[f] for f in fmt.fields))
+        rows.append((Path(p.file_name).stem, " ".join(groups) if groups else fmt.empty))
+    return pd.DataFrame(rows, columns=[fmt.id_column, fmt.column])
 
 
 def parse_detection(
-    table: pd.DataFrame, classes: list[str], sizes: dict[str, tuple[int, int]], empty: str = ""
+    table: pd.DataFrame, classes: list[str], sizes: dict[str, tuple[int, int]], fmt: DetectionFormat
 ) -> list[ImagePredictions]:
-    """Rows back to predictions (to score or compare a submission); `sizes`: image_id -> (width, height)."""
-    if missing := [c for c in ("image_id", "PredictionString") if c not in table.columns]:
-        raise SubmissionError(f"no column(s) {missing}: a detection submission has image_id,PredictionString")
-    index = {c: i for i, c in enumerate(classes)}
+    """Rows back to predictions (to score or compare a submission); `sizes`: id -> (width, height) (0, 0 when
+    unknown). A row that is not `fmt`'s grammar is a SubmissionError naming its line and id."""
+    if missing := [c for c in (fmt.id_column, fmt.column) if c not in table.columns]:
+        raise SubmissionError(f"no column(s) {missing}: a submission has {fmt.id_column},{fmt.column}")
+    index = (
+        {c: i for i, c in enumerate(classes)} if fmt.class_as == "name" else {str(i): i for i in range(len(classes))}
+    )
+    width = len(fmt.fields) + 3  # the box is four numbers
     out = []
-    for image_id, text in zip(table.image_id, table.PredictionString.fillna(""), strict=True):
-        parts = [] if text == empty else str(text).split()
-        if len(parts) % 6:
+    values = table[fmt.column].fillna("").astype(str)
+    for line, (image_id, text) in enumerate(zip(table[fmt.id_column].astype(str), values, strict=True), start=2):
+        where = f"line {line} ({fmt.id_column} {image_id})"
+        parts = [] if text == fmt.empty else text.split()
+        if not parts and text != fmt.empty:
+            raise SubmissionError(f"{where}: an image without boxes is {fmt.empty!r} in this competition, not {text!r}")
+        if len(parts) % width:
             raise SubmissionError(
-                f"{image_id}: PredictionString has {len(parts)} fields, not groups of 6 "
-                "(class score x_min y_min x_max y_max)"
+                f"{where}: {text[:80]!r} is not groups of `{group_grammar(fmt)}` ({len(parts)} fields, not a "
+                f"multiple of {width}), nor the empty prediction {fmt.empty!r}"
             )
-        groups = [parts[i : i + 6] for i in range(0, len(parts), 6)]
-        unknown = sorted({g[0] for g in groups} - set(index))
-        if unknown:
-            raise SubmissionError(f"{image_id}: unknown class(es) {unknown}; classes are {classes}")
-        w, h = sizes.get(str(image_id), (0, 0))
-        try:
-            boxes, scores = [[float(v) for v in g[2:]] for g in groups], [float(g[1]) for g in groups]
-        except ValueError:
-            raise SubmissionError(f"{image_id}: a score or coordinate is not a number in {str(text)[:80]!r}") from None
-        out.append(ImagePredictions(f"{image_id}", w, h, boxes, scores, [index[g[0]] for g in groups]))
+        boxes, scores, labels = [], [], []
+        for g in range(0, len(parts), width):
+            group, k = parts[g : g + width], 0
+            for field in fmt.fields:
+                if field == "class":
+                    if group[k] not in index:
+                        known = list(index) if len(index) <= 20 else f"{len(index)} classes"
+                        raise SubmissionError(f"{where}: unknown class {group[k]!r} in group {g // width + 1}; {known}")
+                    labels.append(index[group[k]])
+                    k += 1
+                    continue
+                n = 1 if field == "score" else 4
+                try:
+                    numbers = [float(v) for v in group[k : k + n]]
+                except ValueError:
+                    raise SubmissionError(
+                        f"{where}: group {g // width + 1} {' '.join(group)!r} is not `{group_grammar(fmt)}`: "
+                        f"{field} must be {'a number' if n == 1 else 'four numbers'}"
+                    ) from None
+                if field == "score":
+                    scores.append(numbers[0])
+                else:
+                    x, y, a, b = numbers
+                    boxes.append((x, y, a, b) if fmt.box == "xyxy" else (x, y, x + a, y + b))
+                k += n
+        if "class" not in fmt.fields:
+            labels = [0] * len(scores)
+        w, h = sizes.get(image_id, (0, 0))
+        out.append(ImagePredictions(image_id, w, h, boxes, scores, labels))
     return out
 
 
 def validate_detection(
-    table: pd.DataFrame, sample: pd.DataFrame, classes: list[str], sizes: dict[str, tuple[int, int]], empty: str = ""
+    table: pd.DataFrame,
+    sample: pd.DataFrame,
+    classes: list[str],
+    sizes: dict[str, tuple[int, int]],
+    fmt: DetectionFormat,
 ) -> None:
-    """Same ids as the sample submission, no duplicates, no NaN, classes known, scores in [0, 1], boxes
-    ordered and inside their image. Raises SubmissionError naming the first problems."""
-    _check_ids(table, sample, "image_id")
+    """The sample submission's ids in its order, no duplicates, every row in `fmt`'s grammar, classes known,
+    scores in [0, 1], boxes ordered and inside their image. Raises SubmissionError naming the first problems."""
+    _check_ids(table, sample, fmt.id_column)
     problems = []
-    for pred in parse_detection(table, classes, sizes, empty):
+    for line, pred in enumerate(parse_detection(table, classes, sizes, fmt), start=2):
         if pred.width == 0:
-            problems.append(f"{pred.file_name}: no image of that id among the test images")
+            problems.append(f"line {line}: no image {pred.file_name!r} among the test images")
         elif problem := box_problem(pred, len(classes), slack=0.0):
-            problems.append(f"{pred.file_name}: {problem}")
+            problems.append(f"line {line} ({pred.file_name}): {problem}")
     if problems:
         raise SubmissionError(f"{len(problems)} invalid row(s): " + "; ".join(problems[:5]))
 
 
-def validate_audio(table: pd.DataFrame, sample: pd.DataFrame, classes: list[str]) -> None:
-    _check_ids(table, sample, "fname")
-    if table.label.isna().any():
-        raise SubmissionError(f"{int(table.label.isna().sum())} row(s) without a label")
-    if unknown := sorted(set(table.label) - set(classes)):
+def check_sample_grammar(sample: pd.DataFrame, classes: list[str], fmt: DetectionFormat, path: Path) -> None:
+    """The competition's own sample submission parses with `fmt`: the declared format is the competition's."""
+    try:
+        parse_detection(sample, classes, {}, fmt)
+    except SubmissionError as e:
+        raise SubmissionError(
+            f"{path}: the sample submission does not follow params competition.detection ({e}); set that "
+            "section to the competition's format (`podium competition <name>` writes a known one)"
+        ) from None
+
+
+def validate_audio(table: pd.DataFrame, sample: pd.DataFrame, classes: list[str], fmt: AudioFormat) -> None:
+    _check_ids(table, sample, fmt.id_column)
+    labels = table[fmt.column]
+    if labels.isna().any():
+        raise SubmissionError(f"{int(labels.isna().sum())} row(s) without a {fmt.column}")
+    if unknown := sorted(set(labels) - set(classes)):
         raise SubmissionError(f"unknown label(s) {unknown}; labels are {classes}")
 
 
@@ -101,6 +160,8 @@ def _check_ids(table: pd.DataFrame, sample: pd.DataFrame, column: str) -> None:
         raise SubmissionError(f"{len(missing)} {column}(s) of the sample submission are missing, e.g. {missing[:3]}")
     if extra := sorted(got - want):
         raise SubmissionError(f"{len(extra)} {column}(s) are not in the sample submission, e.g. {extra[:3]}")
+    if (ids.to_numpy() != sample[column].astype(str).to_numpy()).any():
+        raise SubmissionError(f"rows are not in the sample submission's order of {column}")
 
 
 def check_test_coverage(

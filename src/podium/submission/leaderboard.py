@@ -10,7 +10,8 @@ import pandas as pd
 from PIL import Image
 
 from podium.boxes import ImagePredictions
-from podium.metrics.detection import coco_map
+from podium.metrics.competition import accuracy
+from podium.settings import AudioFormat, DetectionFormat
 from podium.submission.formats import detection_rows, parse_detection
 
 
@@ -27,23 +28,28 @@ def detection_score(
     preds: list[ImagePredictions],
     *,
     classes: list[str],
-    truth: dict,
+    metric: Callable[[list[ImagePredictions]], float],
     sizes: dict[str, tuple[int, int]],
-    empty: str,
+    fmt: DetectionFormat,
     max_boxes: int,
 ) -> float:
-    """mAP@[.5:.95] of `preds` exactly as they would be submitted (rounded, capped at `max_boxes`)."""
-    rows = detection_rows(preds, classes, empty, max_boxes)
-    parsed = parse_detection(rows, classes, sizes, empty)
-    by_stem = {**truth, "images": [{**img, "file_name": Path(img["file_name"]).stem} for img in truth["images"]]}
-    return coco_map(by_stem, parsed, classes)["mAP"]
+    """The competition `metric` (podium.metrics.competition.box_metric, built on the test truth with image ids
+    as file names) of `preds` exactly as they would be submitted: rounded, capped at `max_boxes`, reparsed."""
+    return metric(parse_detection(detection_rows(preds, classes, fmt, max_boxes), classes, sizes, fmt))
 
 
-def audio_score(table: pd.DataFrame, labels: pd.DataFrame) -> float:
-    merged = table.merge(labels[["fname", "label"]], on="fname", suffixes=("", "_true"))
+def by_stem(truth: dict) -> dict:
+    """COCO `truth` with each image's file_name replaced by its stem, the id submission rows carry."""
+    return {**truth, "images": [{**img, "file_name": Path(img["file_name"]).stem} for img in truth["images"]]}
+
+
+def audio_score(table: pd.DataFrame, labels: pd.DataFrame, fmt: AudioFormat) -> float:
+    """Accuracy of submission rows against the test labels (podium's layout: fname,label)."""
+    truth = labels[["fname", "label"]].rename(columns={"fname": "_id", "label": "_true"})
+    merged = table.merge(truth, left_on=fmt.id_column, right_on="_id")
     if len(merged) != len(labels):
         raise ValueError(f"{len(labels) - len(merged)} labelled test clips are missing from the submission")
-    return float((merged.label == merged.label_true).mean())
+    return accuracy(merged["_true"], merged[fmt.column])
 
 
 def leaderboard(candidates: dict[str, dict], score: Callable[[object], float]) -> dict:
