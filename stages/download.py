@@ -7,11 +7,21 @@ Writes: --out (data/raw): the competition's tasks' folders (detection/, audio/) 
 
 import dataclasses
 import os
+import shutil
 from pathlib import Path
 
 from podium import stage
-from podium.data.download import fetch_url, install_tree, kaggle_download, write_manifest, write_synthetic
-from podium.data.layout import check_layout
+from podium.data.adapters import ADAPTERS
+from podium.data.download import (
+    extract_archive,
+    fetch_url,
+    find_data_root,
+    install_tree,
+    kaggle_download,
+    write_manifest,
+    write_synthetic,
+)
+from podium.data.layout import LayoutError, check_layout
 from podium.files import atomic_dir
 from podium.params import load_stage_params, to_dict
 
@@ -26,22 +36,39 @@ def main() -> None:
             sizes = {
                 k: v
                 for k, v in dataclasses.asdict(dl).items()
-                if k not in ("source", "local_path", "url", "sha256", "kaggle_competition")
+                if k not in ("source", "layout", "local_path", "url", "sha256", "kaggle_competition")
             }
             write_synthetic(
                 out, seed=common.seed, sample_rate=common.sample_rate, clip_seconds=common.clip_seconds,
                 tasks=tasks, **sizes,
             )  # fmt: skip
-        elif dl.source == "local":
-            install_tree(Path(dl.local_path), out, tasks)
-        elif dl.source == "url":
-            archive = fetch_url(dl.url, cache / Path(dl.url.split("?")[0]).name, dl.sha256)
-            install_tree(archive, out, tasks)
         else:
-            archive = kaggle_download(dl.kaggle_competition, cache, os.environ, Path.home())
-            install_tree(archive, out, tasks)
+            if dl.source == "local":
+                src = Path(dl.local_path)
+            elif dl.source == "url":
+                src = fetch_url(dl.url, cache / Path(dl.url.split("?")[0]).name, dl.sha256)
+            else:
+                src = kaggle_download(dl.kaggle_competition, cache, os.environ, Path.home())
+            install(src, out, dl.layout, tasks)
         check_layout(out)
         write_manifest(out, dl.source, {name: to_dict(section) for name, section in p.items()})
+
+
+def install(src: Path, out: Path, layout: str, tasks: tuple[str, ...]) -> None:
+    """The files at `src` (folder or archive) into `out`: copied when already in podium's layout, else arranged
+    by the competition's adapter."""
+    if layout == "podium":
+        install_tree(src, out, tasks)
+        return
+    if src.is_file():
+        staging = out / ".unpacked"
+        extract_archive(src, staging)
+        ADAPTERS[layout](find_data_root(staging), out, tasks)
+        shutil.rmtree(staging)
+    elif src.is_dir():
+        ADAPTERS[layout](find_data_root(src), out, tasks)
+    else:
+        raise LayoutError(f"{src}: no such folder or archive; set download.local_path in params.yaml")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ def main() -> None:
             for ann in coco["annotations"]:
                 labels[ann["image_id"]].append(names[ann["category_id"]])
             table = pd.DataFrame([{k: img[k] for k in ("file_name", "source", "group")} for img in coco["images"]])
-            strata = detection_strata([labels[img["id"]] for img in coco["images"]])
+            strata = detection_strata(
+                [labels[img["id"]] for img in coco["images"]], [img.get("domain") for img in coco["images"]]
+            )
             table["fold"] = assign_folds(strata, table.group.tolist(), _train_only(table, cfg), len(cfg.folds), seed)
             table.to_csv(out / "detection.csv", index=False)
             summary["detection"] = fold_summary(table.fold.to_numpy(), [s.split("|")[0] for s in strata])

@@ -109,6 +109,7 @@ class Common:
 @dataclass(frozen=True)
 class Download:
     source: Literal["synthetic", "local", "url", "kaggle"]
+    layout: Literal["podium", "global-wheat-detection"]  # the files' own arrangement (podium.data.adapters)
     local_path: str
     url: str
     sha256: str

@@ -47,3 +47,17 @@ def test_a_broken_box_becomes_a_bad_sample_and_a_missing_file_is_named(tmp_path,
     (files / "train.csv").unlink()
     with pytest.raises(LayoutError, match=r"missing \['train.csv'\]; global-wheat-detection's download has"):
         global_wheat(files, tmp_path / "raw2", ("detection",))
+
+
+def test_merge_reports_the_broken_box_and_folds_stratify_by_domain(tmp_path, miniatures):
+    from PIL import Image
+
+    from podium.data.external import DetectionSample, check_detection_sample
+    from podium.data.folds import detection_strata
+
+    path = tmp_path / "a.jpg"
+    Image.new("RGB", (64, 64)).save(path)
+    sample = DetectionSample(path, [[1.0, 2.0, float("nan"), 3.0]], ["wheat"], "competition", "a", (64, 64))
+    assert check_detection_sample(sample)[0].startswith("a box that is not four numbers")
+    strata = detection_strata([["wheat"] * 3, [], ["wheat"]], ["usask_1", "ethz_1", None])
+    assert strata == ["usask_1|3-5", "ethz_1|0", "wheat|1-2"]

@@ -7,6 +7,16 @@ podium's layout already.
   `sample_submission.csv` (the competition's Data page). One class, `wheat`; each image keeps its `source`
   (the site and session it was photographed in) as `domain`, which split_folds stratifies by.
 
+- `tensorflow-speech-recognition-challenge`: `train.7z` and `test.7z` (7-Zip archives inside the download; or
+  their unpacked `train/`, `test/` folders): `train/audio/<word>/<speaker>_nohash_<n>.wav` for 30 words,
+  `train/audio/_background_noise_/*.wav` (long clips), `validation_list.txt` / `testing_list.txt` (the dataset's
+  own split, lines like `right/a69b9b3e_nohash_0.wav`), `test/audio/clip_*.wav`, `sample_submission.csv`
+  (`fname,label`). The 12 submission labels: the ten commands, `unknown` (every other word; a deterministic
+  `download.unknown_fraction` of them, since they outnumber each command about 20 to 1) and `silence`
+  (`download.silence_clips` 1 s cuts of the background-noise clips, which also go to `audio/noise` for the
+  noise augmentation). Each clip keeps its speaker (folds group by it) and, in `official_split`, the dataset's
+  own train/validation/testing assignment.
+
 A row the adapter cannot read (an unparseable box) is kept as a box of NaNs, so merge_external reports that
 image as a bad sample, as it does for any other source; a missing file or column is a LayoutError naming it.
 """
@@ -15,14 +25,17 @@ from __future__ import annotations
 
 import csv
 import shutil
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
 
-from podium.data.external import parse_bbox
-from podium.data.layout import IMAGE_SUFFIXES, LayoutError
+from podium.clips import load_clip, write_clip
+from podium.data.bbox import parse_bbox
+from podium.data.layout import AUDIO_SUFFIXES, IMAGE_SUFFIXES, LayoutError
 from podium.files import write_json
+from podium.progress import bar
 
 NAN_BOX = [float("nan")] * 4
 
@@ -78,8 +91,7 @@ def global_wheat(root: Path, out: Path, tasks: tuple[str, ...]) -> list[str]:
             annotations.append({"image_id": record["id"], "category_id": 1, "bbox": box})
     if boxes:
         raise LayoutError(
-            f"{root / 'train.csv'}: boxes for {len(boxes)} image(s) that train/ does not have, e.g. "
-            f"{sorted(boxes)[:3]}"
+            f"{root / 'train.csv'}: boxes for {len(boxes)} image(s) that train/ does not have, e.g. {sorted(boxes)[:3]}"
         )
     write_json(
         det / "train/annotations.json",
@@ -92,6 +104,97 @@ def global_wheat(root: Path, out: Path, tasks: tuple[str, ...]) -> list[str]:
     return ["detection"]
 
 
-ADAPTERS: dict[str, Callable[[Path, Path, tuple[str, ...]], list[str]]] = {
-    "global-wheat-detection": global_wheat,
+SPEECH_COMMANDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+NOISE = "_background_noise_"
+
+
+def _unpack_7z(root: Path, name: str, staging: Path) -> Path:
+    """`root/name` (a folder) or `root/name.7z` unpacked into `staging`: the folder to read."""
+    if (root / name).is_dir():
+        return root / name
+    archive = root / f"{name}.7z"
+    import py7zr
+
+    try:
+        with py7zr.SevenZipFile(archive, "r") as z:
+            z.extractall(staging)
+    except (py7zr.Bad7zFile, OSError) as e:
+        raise LayoutError(f"{archive}: not a readable 7-Zip archive ({e}); download it again") from None
+    if not (staging / name).is_dir():
+        raise LayoutError(f"{archive}: no {name}/ folder inside")
+    return staging / name
+
+
+def _keep(name: str, fraction: float, seed: int) -> bool:
+    """A fixed `fraction` of names, the same whatever else changes (a hash of seed and name)."""
+    return (zlib.crc32(f"{seed}:{name}".encode()) % 1_000_000) < fraction * 1_000_000
+
+
+def speech_challenge(
+    root: Path, out: Path, tasks: tuple[str, ...], *, unknown_fraction: float, silence_clips: int, seed: int,
+    sample_rate: int, clip_seconds: float,
+) -> list[str]:  # fmt: skip
+    """The TensorFlow Speech Recognition Challenge's files under `root` into `out`/audio (podium's layout)."""
+    if tasks != ("audio",):
+        raise LayoutError(f"the speech challenge has one task, audio; params competition.tasks has {tasks}")
+    name = "tensorflow-speech-recognition-challenge"
+    if missing := [n for n in ("train", "test") if not (root / n).is_dir() and not (root / f"{n}.7z").is_file()]:
+        raise LayoutError(f"{root}: no {' nor '.join(f'{n}.7z' for n in missing)} (download.layout: {name})")
+    _need(root, ["sample_submission.csv"], name)
+    audio, staging = out / "audio", out / ".speech"
+    train = _unpack_7z(root, "train", staging)
+    words = train / "audio"
+    if not words.is_dir():
+        raise LayoutError(f"{train}: no audio/ folder of word folders")
+    official = {}
+    for split in ("validation", "testing"):
+        listing = next((p for p in (train / f"{split}_list.txt", root / f"{split}_list.txt") if p.exists()), None)
+        for line in listing.read_text().split() if listing else []:
+            official[line.strip()] = split
+    (audio / "train/clips").mkdir(parents=True)
+    rows = []
+    folders = sorted(p for p in words.iterdir() if p.is_dir() and p.name != NOISE)
+    for folder in bar(folders, desc="arranging words", unit="word"):
+        word = folder.name
+        label = word if word in SPEECH_COMMANDS else "unknown"
+        for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES):
+            if label == "unknown" and not _keep(f"{word}/{path.name}", unknown_fraction, seed):
+                continue
+            speaker = path.stem.split("_nohash_")[0] if "_nohash_" in path.stem else f"{word}/{path.stem}"
+            fname = f"{word}__{path.name}"
+            shutil.copy2(path, audio / "train/clips" / fname)
+            rows.append((fname, label, speaker, official.get(f"{word}/{path.name}", "train")))
+    noise = sorted(p for p in (words / NOISE).iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if (
+        words / NOISE).is_dir() else []  # fmt: skip
+    if silence_clips and not noise:
+        raise LayoutError(f"{words / NOISE}: no background-noise clips to cut `silence` from")
+    (audio / "noise").mkdir(parents=True)
+    length = round(sample_rate * clip_seconds)
+    clips = [(p, load_clip(p, sample_rate)[0]) for p in noise]
+    for p, _ in clips:
+        shutil.copy2(p, audio / "noise" / p.name)
+    for k in range(silence_clips):  # round robin over the noise files, evenly spaced cuts in each
+        path, wave = clips[k % len(clips)]
+        cuts = -(-silence_clips // len(clips))
+        start = int((len(wave) - length) * ((k // len(clips)) + 0.5) / cuts) if len(wave) > length else 0
+        fname = f"silence__{path.stem}_{k:05d}.wav"
+        write_clip(audio / "train/clips" / fname, wave[start : start + length], sample_rate)
+        rows.append((fname, "silence", f"noise/{path.stem}", "train"))
+    with open(audio / "train/labels.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["fname", "label", "speaker", "official_split"])
+        writer.writerows(rows)
+    test = _unpack_7z(root, "test", staging)
+    test_audio = test / "audio" if (test / "audio").is_dir() else test
+    (audio / "test/clips").mkdir(parents=True)
+    for path in bar(sorted(test_audio.glob("*.wav")), desc="arranging test clips", unit="clip"):
+        shutil.copy2(path, audio / "test/clips" / path.name)
+    shutil.copy2(root / "sample_submission.csv", audio / "sample_submission.csv")
+    shutil.rmtree(staging, ignore_errors=True)
+    return ["audio"]
+
+
+ADAPTERS: dict[str, Callable[..., list[str]]] = {
+    "global-wheat-detection": lambda root, out, tasks, **_: global_wheat(root, out, tasks),
+    "tensorflow-speech-recognition-challenge": speech_challenge,
 }

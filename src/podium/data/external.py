@@ -8,9 +8,9 @@ a visible object unlabelled, which trains the detector to call it background.
 
 from __future__ import annotations
 
-import ast
 import csv
 import hashlib
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from podium.clips import AudioError, load_clip, scale_to_full_scale, write_clip
+from podium.data.bbox import parse_bbox
 from podium.data.layout import AUDIO_SUFFIXES, COMPETITION, IMAGE_SUFFIXES
 from podium.errors import PodiumError
 from podium.files import link_or_copy, read_json, sha256_file
@@ -39,6 +40,7 @@ class DetectionSample:
     source: str
     group: str
     size: tuple[int, int] | None = None  # (width, height) claimed by the annotation, if any
+    domain: str | None = None  # where the image comes from (Global Wheat's `source`): folds stratify by it
 
 
 @dataclass
@@ -92,22 +94,8 @@ def read_coco(
             source,
             str(img.get("group", img["file_name"])),
             (img["width"], img["height"]),
+            img.get("domain"),
         )
-
-
-def parse_bbox(text: str | None) -> list[float] | None:
-    """A CSV cell `"[x, y, w, h]"` as four finite floats, or None for anything else (a bad sample, never an
-    exception): literal_eval reads Python literals only, never calls code."""
-    try:
-        value = ast.literal_eval(text.strip()) if isinstance(text, str) and len(text) < 1000 else None
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
-    if not isinstance(value, list | tuple) or len(value) != 4:
-        return None
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
-        return None
-    box = [float(v) for v in value]
-    return box if all(np.isfinite(box)) else None
 
 
 def read_box_csv(
@@ -215,6 +203,8 @@ def check_detection_sample(sample: DetectionSample) -> tuple[str | None, tuple[i
     if sample.size is not None and tuple(sample.size) != (w, h):
         return f"annotation says {sample.size[0]}x{sample.size[1]} but the image is {w}x{h}", (w, h)
     for x, y, bw, bh in sample.boxes:
+        if not all(math.isfinite(v) for v in (x, y, bw, bh)):
+            return f"a box that is not four numbers [{x}, {y}, {bw}, {bh}]", (w, h)
         if bw < 0 or bh < 0:
             return f"negative box width or height [{x}, {y}, {bw}, {bh}]", (w, h)
         if bw == 0 or bh == 0:
@@ -262,6 +252,7 @@ def merge_detection(
                 "source": sample.source,
                 "group": f"{sample.source}:{sample.group}",
                 "orig_file": str(sample.path),
+                **({"domain": sample.domain} if sample.domain is not None else {}),
             }
         )
         for box, label in zip(sample.boxes, sample.labels, strict=True):

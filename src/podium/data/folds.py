@@ -20,13 +20,15 @@ def count_bucket(n: int) -> str:
     return "0" if n == 0 else "1-2" if n <= 2 else "3-5" if n <= 5 else "6+"
 
 
-def detection_strata(labels_per_image: list[list[str]]) -> list[str]:
-    """Stratum per image: its most frequent class and its box-count bucket. Strata with too few images to
-    spread over folds are pooled into "rare" by `assign_folds`."""
+def detection_strata(labels_per_image: list[list[str]], domains: list[str | None] | None = None) -> list[str]:
+    """Stratum per image: its domain where it has one (Global Wheat's `source`: each fold gets every site),
+    else its most frequent class; and its box-count bucket. Strata with too few images to spread over folds
+    are pooled into "rare" by `assign_folds`."""
     out = []
-    for labels in labels_per_image:
+    for k, labels in enumerate(labels_per_image):
         top = Counter(labels).most_common(1)[0][0] if labels else "none"
-        out.append(f"{top}|{count_bucket(len(labels))}")
+        first = domains[k] if domains is not None and domains[k] is not None else top
+        out.append(f"{first}|{count_bucket(len(labels))}")
     return out
 
 
