@@ -6,6 +6,7 @@ Writes: --out (data/raw): the competition's tasks' folders (detection/, audio/) 
 """
 
 import dataclasses
+import inspect
 import os
 import shutil
 from pathlib import Path
@@ -33,11 +34,8 @@ def main() -> None:
     cache = args.out.parent / ".download-cache"  # partial downloads survive a failed run, to be resumed
     with atomic_dir(args.out) as out:
         if dl.source == "synthetic":
-            sizes = {
-                k: v
-                for k, v in dataclasses.asdict(dl).items()
-                if k not in ("source", "layout", "local_path", "url", "sha256", "kaggle_competition")
-            }
+            synthetic = inspect.signature(write_synthetic).parameters
+            sizes = {k: v for k, v in dataclasses.asdict(dl).items() if k in synthetic}
             write_synthetic(
                 out, seed=common.seed, sample_rate=common.sample_rate, clip_seconds=common.clip_seconds,
                 tasks=tasks, **sizes,
@@ -49,12 +47,17 @@ def main() -> None:
                 src = fetch_url(dl.url, cache / Path(dl.url.split("?")[0]).name, dl.sha256)
             else:
                 src = kaggle_download(dl.kaggle_competition, cache, os.environ, Path.home())
-            install(src, out, dl.layout, tasks)
+            options = dict(
+                unknown_fraction=dl.unknown_fraction, silence_clips=dl.silence_clips, seed=common.seed,
+                sample_rate=common.sample_rate, clip_seconds=common.clip_seconds, image_size=dl.image_size,
+                fuse_radiologists=dl.fuse_radiologists, fuse_iou_thr=dl.fuse_iou_thr,
+            )  # fmt: skip
+            install(src, out, dl.layout, tasks, options)
         check_layout(out)
         write_manifest(out, dl.source, {name: to_dict(section) for name, section in p.items()})
 
 
-def install(src: Path, out: Path, layout: str, tasks: tuple[str, ...]) -> None:
+def install(src: Path, out: Path, layout: str, tasks: tuple[str, ...], options: dict) -> None:
     """The files at `src` (folder or archive) into `out`: copied when already in podium's layout, else arranged
     by the competition's adapter."""
     if layout == "podium":
@@ -63,10 +66,10 @@ def install(src: Path, out: Path, layout: str, tasks: tuple[str, ...]) -> None:
     if src.is_file():
         staging = out / ".unpacked"
         extract_archive(src, staging)
-        ADAPTERS[layout](find_data_root(staging), out, tasks)
+        ADAPTERS[layout](find_data_root(staging), out, tasks, **options)
         shutil.rmtree(staging)
     elif src.is_dir():
-        ADAPTERS[layout](find_data_root(src), out, tasks)
+        ADAPTERS[layout](find_data_root(src), out, tasks, **options)
     else:
         raise LayoutError(f"{src}: no such folder or archive; set download.local_path in params.yaml")
 

@@ -3,7 +3,8 @@ CSVs, and score them on the local leaderboard when test labels are known.
 
 Reads:  --predictions (predictions/: test.json / test.csv of every model and fold), --ensemble
         (ensemble/settings.json), --oof_report (reports/ensemble.json: CV scores for the manifest), --raw
-        (data/raw: sample submissions, test images/clips, test labels); params `competition` (the tasks, the
+        (data/raw: sample submissions, test images/clips, test labels, the test images' original sizes when an
+        adapter resized them: boxes are written in original pixels); params `competition` (the tasks, the
         submission formats, the metric), `submit`, `split_folds.folds`, `models`.
 Writes: --out (submissions/): detection.csv, audio.csv, each with a .manifest.json (git commit, params hash,
         models, folds, CV scores); --metrics (reports/leaderboard.json: local LB of the submission, of each
@@ -23,7 +24,12 @@ from podium.files import atomic_dir, read_json, write_json
 from podium.metrics.competition import box_metric
 from podium.params import load_stage_params
 from podium.submission import detection_rows, validate_audio, validate_detection
-from podium.submission.formats import check_sample_grammar, check_test_coverage
+from podium.submission.formats import (
+    check_sample_grammar,
+    check_test_coverage,
+    read_original_sizes,
+    to_original_sizes,
+)
 from podium.submission.leaderboard import audio_score, by_stem, detection_score, image_sizes, leaderboard
 
 
@@ -59,10 +65,14 @@ def submit_detection(args, out, manifest, settings, cv, models, folds, cfg, comp
     check_test_coverage(sets, folds, test_images, args.predictions)
     sizes = image_sizes(test_images)
     candidates = box_candidates(sets, BoxSettings(**settings["detection"]), folds)
+    # test images resized by an adapter (VinBigData's radiographs): boxes go back to the original pixels
+    originals = read_original_sizes(args.raw / "detection/test/original_sizes.csv")
+    restore = partial(to_original_sizes, originals=originals) if originals else (lambda preds: preds)
+    sizes = originals or sizes
     sample_path = args.raw / "detection/sample_submission.csv"
     sample = pd.read_csv(sample_path, keep_default_na=False, dtype=str)
     check_sample_grammar(sample, classes, fmt, sample_path)
-    rows = detection_rows(candidates["submission"]["all"], classes, fmt, cfg.max_boxes)
+    rows = detection_rows(restore(candidates["submission"]["all"]), classes, fmt, cfg.max_boxes)
     rows = rows.set_index(fmt.id_column).loc[sample[fmt.id_column]].reset_index()
     validate_detection(rows, sample, classes, sizes, fmt)
     rows.to_csv(out / "detection.csv", index=False)
@@ -75,7 +85,7 @@ def submit_detection(args, out, manifest, settings, cv, models, folds, cfg, comp
     truth = by_stem(read_json(args.raw / "detection/test_labels.json"))
     metric = box_metric(fmt.metric, truth, classes, iou_thr=fmt.iou_thr)
     score = partial(detection_score, classes=classes, metric=metric, sizes=sizes, fmt=fmt, max_boxes=cfg.max_boxes)
-    return {"metric": fmt.metric, **leaderboard(candidates, score)}
+    return {"metric": fmt.metric, **leaderboard(candidates, lambda preds: score(restore(preds)))}
 
 
 def submit_audio(args, out, manifest, settings, cv, models, folds, competition) -> dict | None:

@@ -72,3 +72,129 @@ def global_wheat(root: Path, *, train: int = 12, test: int = 4, size: int = 128,
             if path.is_file():
                 z.write(path, path.relative_to(files).as_posix())
     return archive
+
+
+SPEECH_WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "bed", "cat"]
+
+
+def _tone(rng: np.random.Generator, word: int, seconds: float = 1.0, rate: int = 16000) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    wave = 0.3 * np.sin(2 * np.pi * (200 + 60 * word) * t) + 0.02 * rng.normal(size=t.size)
+    return wave.astype(np.float32)
+
+
+def speech_challenge(root: Path, *, speakers: int = 3, test: int = 6, seed: int = 0) -> Path:
+    """The TensorFlow Speech Recognition Challenge's download in miniature: `train.7z` (train/audio/<word>/
+    <speaker>_nohash_<n>.wav, train/audio/_background_noise_/*.wav, train/validation_list.txt and
+    testing_list.txt with lines like `right/a69b9b3e_nohash_0.wav`), `test.7z` (test/audio/clip_<hex>.wav) and
+    `sample_submission.csv` (`fname,label`), zipped as tensorflow-speech-recognition-challenge.zip. 16 kHz
+    16-bit PCM, as the dataset's README says; 10 commands and 2 other words here (the real one has 30 words)."""
+    import py7zr
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    files = root / "files"
+    audio = files / "train/audio"
+    names = [_image_id(rng)[:8] for _ in range(speakers)]
+    validation, testing = [], []
+    for w, word in enumerate(SPEECH_WORDS):
+        (audio / word).mkdir(parents=True)
+        for s, speaker in enumerate(names):
+            sf.write(audio / word / f"{speaker}_nohash_0.wav", _tone(rng, w), 16000, subtype="PCM_16")
+            (validation if s == 1 else testing if s == 2 else []).append(f"{word}/{speaker}_nohash_0.wav")
+    (audio / "_background_noise_").mkdir()
+    sf.write(audio / "_background_noise_/white_noise.wav", (0.1 * rng.normal(size=5 * 16000)).astype(np.float32),
+             16000, subtype="PCM_16")  # fmt: skip
+    (files / "train/validation_list.txt").write_text("\n".join(validation) + "\n")
+    (files / "train/testing_list.txt").write_text("\n".join(testing) + "\n")
+    (files / "test/audio").mkdir(parents=True)
+    clips = []
+    for _ in range(test):
+        fname = f"clip_{_image_id(rng)}.wav"
+        sf.write(files / "test/audio" / fname, _tone(rng, int(rng.integers(0, 12))), 16000, subtype="PCM_16")
+        clips.append(fname)
+    (files / "sample_submission.csv").write_text("fname,label\n" + "".join(f"{c},silence\n" for c in clips))
+    download = root / "download"
+    download.mkdir()
+    for name in ("train", "test"):
+        with py7zr.SevenZipFile(download / f"{name}.7z", "w") as z:
+            z.writeall(files / name, name)
+    archive = root / "tensorflow-speech-recognition-challenge.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for name in ("train.7z", "test.7z"):
+            z.write(download / name, name)
+        z.write(files / "sample_submission.csv", "sample_submission.csv")
+    return archive
+
+
+VINBIG_FINDINGS = {0: "Aortic enlargement", 3: "Cardiomegaly", 8: "Nodule/Mass"}
+
+
+def _dicom(path: Path, pixels: np.ndarray, monochrome1: bool) -> None:
+    """A 12-bit radiograph as the competition ships them (uncompressed here), with a VOI window."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Modality = "DX"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME1" if monochrome1 else "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.WindowCenter, ds.WindowWidth = 2048, 4096
+    ds.PixelData = (4095 - pixels if monochrome1 else pixels).astype(np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+def vinbigdata(
+    root: Path, *, train: int = 10, test: int = 3, size: tuple[int, int] = (128, 160), seed: int = 0
+) -> Path:
+    """VinBigData Chest X-ray's download in miniature: `train.csv` (image_id,class_name,class_id,rad_id,x_min,
+    y_min,x_max,y_max; one row per radiologist finding, `No finding` (14) rows with empty boxes), train/ and
+    test/ `<image_id>.dicom` (12-bit, some MONOCHROME1), `sample_submission.csv` (`image_id,PredictionString`,
+    `14 1 0 0 1 1`), zipped. Three radiologists (R8, R9, R10) per image; `size` (rows, columns) pixels where
+    the real ones are about 3000."""
+    rng = np.random.default_rng(seed)
+    files = root / "files"
+    (files / "train").mkdir(parents=True)
+    (files / "test").mkdir()
+    rows = []
+    for i in range(train + test):
+        image_id = "".join(rng.choice(list("0123456789abcdef"), 32))
+        pixels = rng.normal(1500, 200, size).clip(0, 4095)
+        found = [] if i % 4 == 3 else [int(c) for c in rng.choice(list(VINBIG_FINDINGS), rng.integers(1, 3))]
+        for c in found:
+            h, w = size
+            x, y = float(rng.integers(10, w - 50)), float(rng.integers(10, h - 50))
+            bw, bh = float(rng.integers(15, 40)), float(rng.integers(15, 40))
+            pixels[int(y) : int(y + bh), int(x) : int(x + bw)] += 1500 + 300 * c
+            if i < train:
+                for rad in ("R8", "R9", "R10"):  # each reader's box a little off
+                    j = rng.normal(0, 1.5, 4)
+                    rows.append(
+                        [image_id, VINBIG_FINDINGS[c], c, rad, x + j[0], y + j[1], x + bw + j[2], y + bh + j[3]]
+                    )
+        if i < train and not found:
+            rows += [[image_id, "No finding", 14, rad, "", "", "", ""] for rad in ("R8", "R9", "R10")]
+        split = "train" if i < train else "test"
+        _dicom(files / split / f"{image_id}.dicom", pixels.clip(0, 4095), monochrome1=i % 3 == 0)
+    with open(files / "train.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["image_id", "class_name", "class_id", "rad_id", "x_min", "y_min", "x_max", "y_max"])
+        writer.writerows([r[:4] + [f"{v:.1f}" if isinstance(v, float) else v for v in r[4:]] for r in rows])
+    tests = sorted(p.stem for p in (files / "test").iterdir())
+    (files / "sample_submission.csv").write_text(
+        "image_id,PredictionString\n" + "".join(f"{t},14 1 0 0 1 1\n" for t in tests)
+    )
+    archive = root / "vinbigdata-chest-xray-abnormalities-detection.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in sorted(files.rglob("*")):
+            if path.is_file():
+                z.write(path, path.relative_to(files).as_posix())
+    return archive

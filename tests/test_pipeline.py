@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -266,4 +267,66 @@ def test_global_wheat_from_its_own_zip_to_a_valid_submission(tmp_path, write_par
     assert cv["metric"] == "wheat_precision" and 0 <= cv["score"] <= 1
     folds = json.loads((project / "data/merged/detection/train.json").read_text())
     assert {img.get("domain") for img in folds["images"]} >= {"usask_1", "arvalis_1"}
+    assert _stale(project) == set()
+
+
+@pytest.mark.slow
+def test_the_speech_challenge_from_its_own_zip_to_a_valid_submission(tmp_path, write_params, miniatures):
+    """The speech challenge's preset on a miniature of its download (the zip holding train.7z and test.7z):
+    download -> ... -> submit with tiny params; `fname,label` rows over the 12 labels, valid against the
+    miniature's sample submission, folds grouped by speaker."""
+    archive = miniatures.speech_challenge(tmp_path / "speech")
+    preset = yaml.safe_load((ROOT / "profiles/tensorflow-speech-recognition-challenge.yaml").read_text())
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = write_params(
+        tmp_path,
+        competition={**base["competition"], **preset["competition"]},
+        models={"detection": [], "audio": ["small_cnn"]},
+        download={**base["download"], **preset["download"], "source": "local", "local_path": str(archive),
+                  "unknown_fraction": 1.0, "silence_clips": 6},
+    )  # fmt: skip
+    project = _copy_project(tmp_path, params, None)
+    _sh(["dvc", "repro"], project)
+    rows = (project / "submissions/audio.csv").read_text().splitlines()
+    assert rows[0] == "fname,label" and len(rows) == 7
+    labels = {r.split(",")[1] for r in rows[1:]}
+    assert labels <= {"yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "silence", "unknown"}
+    _sh([sys.executable, "-m", "podium.cli", "validate", "submissions/audio.csv", "--params", "params.yaml"], project)
+    folds = pd.read_csv(project / "data/folds/audio.csv")
+    assert (folds.groupby("group").fold.nunique() == 1).all()  # a speaker never straddles two folds
+    assert _stale(project) == set()
+
+
+@pytest.mark.slow
+def test_vinbigdata_from_its_own_zip_to_a_valid_submission(tmp_path, write_params, miniatures):
+    """VinBigData's preset on a miniature of its download (DICOMs, one row per radiologist finding): download
+    -> ... -> submit with tiny params; rows `class_id score x_min y_min x_max y_max` in the DICOMs' own pixels
+    (the images were resized to 64 px), `14 1 0 0 1 1` where nothing is found, valid against the sample."""
+    archive = miniatures.vinbigdata(tmp_path / "vin", train=12, test=3)
+    preset = yaml.safe_load((ROOT / "profiles/vinbigdata-chest-xray-abnormalities-detection.yaml").read_text())
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = write_params(
+        tmp_path,
+        competition={**base["competition"], **preset["competition"],
+                     "detection": {**base["competition"]["detection"], **preset["competition"]["detection"]}},
+        models={"detection": ["faster_rcnn"], "audio": []},
+        download={**base["download"], **preset["download"], "source": "local", "local_path": str(archive),
+                  "image_size": 64},
+        train_detector={"epochs": 1, "image_size": 64},
+        submit={"max_boxes": 5},
+    )  # fmt: skip
+    project = _copy_project(tmp_path, params, None)
+    _sh(["dvc", "repro"], project)
+    rows = (project / "submissions/detection.csv").read_text().splitlines()
+    assert rows[0] == "image_id,PredictionString" and len(rows) == 4
+    for row in rows[1:]:
+        fields = row.split(",", 1)[1].split()
+        assert len(fields) % 6 == 0 and all(0 <= int(c) <= 14 for c in fields[::6])
+        assert all(float(v) <= 160 for k, v in enumerate(fields) if k % 6 >= 2)  # DICOM pixels (160 x 128)
+    _sh(
+        [sys.executable, "-m", "podium.cli", "validate", "submissions/detection.csv", "--params", "params.yaml"],
+        project,
+    )
+    cv = json.loads((project / "reports/detection/faster_rcnn/cv.json").read_text())
+    assert cv["metric"] == "voc_map" and 0 <= cv["score"] <= 1
     assert _stale(project) == set()

@@ -27,6 +27,7 @@ from podium.data.layout import IMAGE_SUFFIXES, list_files
 from podium.errors import PodiumError
 from podium.files import read_json
 from podium.submission import diff_audio, diff_detection, parse_detection, validate_audio, validate_detection
+from podium.submission.formats import read_original_sizes
 from podium.submission.leaderboard import image_sizes
 
 HISTORY = "reports/kaggle/history.json"  # every submission's Kaggle scores, by sha256
@@ -84,7 +85,8 @@ def _detection_context(raw: Path) -> tuple[list[str], dict]:
     except (OSError, ValueError) as e:
         raise PodiumError(f"{e}; --raw must name the competition's data folder (data/raw)") from None
     classes = [c["name"] for c in coco["categories"]]
-    return classes, image_sizes(list_files(raw / "detection/test/images", IMAGE_SUFFIXES))
+    originals = read_original_sizes(raw / "detection/test/original_sizes.csv")  # an adapter resized them
+    return classes, originals or image_sizes(list_files(raw / "detection/test/images", IMAGE_SUFFIXES))
 
 
 @contextlib.contextmanager

@@ -109,7 +109,12 @@ class Common:
 @dataclass(frozen=True)
 class Download:
     source: Literal["synthetic", "local", "url", "kaggle"]
-    layout: Literal["podium", "global-wheat-detection"]  # the files' own arrangement (podium.data.adapters)
+    layout: Literal[
+        "podium",
+        "global-wheat-detection",
+        "tensorflow-speech-recognition-challenge",
+        "vinbigdata-chest-xray-abnormalities-detection",
+    ]  # the files' own arrangement (podium.data.adapters)
     local_path: str
     url: str
     sha256: str
@@ -123,10 +128,17 @@ class Download:
     audio_test_per_word: int
     unseen_voice_fraction: float
     noise_clips: int
+    unknown_fraction: float  # speech challenge: share of the other words' clips kept, labelled `unknown`
+    silence_clips: int  # speech challenge: 1 s cuts of the background noise, labelled `silence`
+    fuse_radiologists: bool  # VinBigData: each image's readers' boxes fused by WBF before training
+    fuse_iou_thr: float  # VinBigData: WBF's IoU threshold for that
 
     def __post_init__(self):
         _bounds(
             self,
+            unknown_fraction=(0, 1),
+            fuse_iou_thr=(0.01, 1),
+            silence_clips=(0, _ANY),
             detection_train_images=(0, _ANY),
             detection_test_images=(0, _ANY),
             image_size=(32, _ANY),

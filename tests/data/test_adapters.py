@@ -61,3 +61,73 @@ def test_merge_reports_the_broken_box_and_folds_stratify_by_domain(tmp_path, min
     assert check_detection_sample(sample)[0].startswith("a box that is not four numbers")
     strata = detection_strata([["wheat"] * 3, [], ["wheat"]], ["usask_1", "ethz_1", None])
     assert strata == ["usask_1|3-5", "ethz_1|0", "wheat|1-2"]
+
+
+def test_the_speech_challenge_becomes_podiums_layout_with_its_12_labels(tmp_path, miniatures):
+    import pandas as pd
+
+    from podium.data.adapters import speech_challenge
+
+    archive = miniatures.speech_challenge(tmp_path / "speech")
+    assert sorted(zipfile.ZipFile(archive).namelist()) == ["sample_submission.csv", "test.7z", "train.7z"]
+    extract_archive(archive, tmp_path / "unpacked")
+    out = tmp_path / "raw"
+    options = dict(unknown_fraction=0.5, silence_clips=4, seed=0, sample_rate=16000, clip_seconds=1.0)
+    assert speech_challenge(find_data_root(tmp_path / "unpacked"), out, ("audio",), **options) == ["audio"]
+    assert check_layout(out) == ["audio"]
+    labels = pd.read_csv(out / "audio/train/labels.csv")
+    assert set(labels.label) - {"unknown", "silence"} == {"yes", "no", "up", "down", "left", "right", "on", "off",
+                                                          "stop", "go"}  # fmt: skip
+    assert (labels.label == "silence").sum() == 4 and 0 < (labels.label == "unknown").sum() < 6  # 6 bed/cat clips
+    assert labels.speaker.nunique() == 3 + 1  # three speakers and the noise file's cuts
+    assert set(labels.official_split) == {"train", "validation", "testing"}
+    assert (out / "audio/noise/white_noise.wav").exists()
+    assert len(list((out / "audio/test/clips").iterdir())) == 6
+    assert not (out / ".speech").exists()
+    again = tmp_path / "raw2"
+    speech_challenge(find_data_root(tmp_path / "unpacked"), again, ("audio",), **options)
+    assert pd.read_csv(again / "audio/train/labels.csv").equals(labels)  # the unknown sample is fixed
+
+
+def test_vinbigdata_dicoms_become_pngs_with_fused_boxes_and_their_sizes_kept(tmp_path, miniatures):
+    import numpy as np
+    from PIL import Image
+
+    from podium.data.adapters import VINBIG_CLASSES, read_dicom, vinbigdata
+
+    archive = miniatures.vinbigdata(tmp_path / "vin")
+    files = tmp_path / "vin/files"
+    out = tmp_path / "raw"
+    kw = dict(image_size=80, fuse_radiologists=True, fuse_iou_thr=0.5)
+    assert vinbigdata(files, out, ("detection",), **kw) == ["detection"]
+    assert check_layout(out) == ["detection"]
+    coco = json.loads((out / "detection/train/annotations.json").read_text())
+    assert [c["name"] for c in coco["categories"]] == list(VINBIG_CLASSES)  # index = class_id
+    assert all((img["width"], img["height"]) == (80, 64) for img in coco["images"])  # 128x160 -> longer side 80
+    with open(files / "train.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["class_id"] != "14"]
+    assert len(coco["annotations"]) == len(rows) // 3  # three readers' boxes fused into one per finding
+    first = rows[0]
+    image = next(img for img in coco["images"] if img["file_name"] == first["image_id"] + ".png")
+    near = [a["bbox"] for a in coco["annotations"] if a["image_id"] == image["id"]]
+    x = float(first["x_min"]) * 0.5  # 160 px wide -> 80
+    assert min(abs(b[0] - x) for b in near) < 2
+    sizes = (out / "detection/test/original_sizes.csv").read_text().splitlines()
+    assert sizes[0] == "image_id,width,height" and all(s.endswith(",160,128") for s in sizes[1:])
+    # MONOCHROME1 is inverted: the lesion is bright in every PNG
+    dicom = sorted((files / "train").iterdir())[0]
+    assert read_dicom(dicom).dtype == np.uint8
+    unfused = vinbigdata(files, tmp_path / "raw2", ("detection",), **{**kw, "fuse_radiologists": False})
+    assert unfused and len(
+        json.loads((tmp_path / "raw2/detection/train/annotations.json").read_text())["annotations"]
+    ) == len(rows)
+    assert Image.open(out / "detection/train/images" / image["file_name"]).size == (80, 64)
+    assert archive.exists()
+
+
+def test_an_unreadable_dicom_is_named_with_the_fix(tmp_path):
+    from podium.data.adapters import read_dicom
+
+    (tmp_path / "x.dicom").write_bytes(b"not a dicom")
+    with pytest.raises(LayoutError, match=r"x.dicom: not a readable DICOM image .*pylibjpeg"):
+        read_dicom(tmp_path / "x.dicom")

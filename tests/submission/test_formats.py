@@ -139,3 +139,15 @@ def test_audio_diff_counts_changed_labels():
     assert d["agreement"] == pytest.approx(2 / 3) and d["top_changes"] == [
         {"label_a": "no", "label_b": "go", "count": 1}
     ]
+
+
+def test_boxes_on_resized_test_images_go_back_to_the_original_pixels(tmp_path):
+    from podium.submission.formats import read_original_sizes, to_original_sizes
+
+    (tmp_path / "sizes.csv").write_text("image_id,width,height\n007,400,200\n")
+    originals = read_original_sizes(tmp_path / "sizes.csv")
+    assert originals == {"007": (400, 200)}  # ids stay strings
+    back = to_original_sizes([ImagePredictions("007.png", 100, 50, [[10, 5, 20, 25]], [0.5], [1])], originals)
+    np.testing.assert_allclose(back[0].boxes, [[40, 20, 80, 100]])
+    assert (back[0].width, back[0].height) == (400, 200)
+    assert read_original_sizes(tmp_path / "none.csv") is None

@@ -17,6 +17,15 @@ podium's layout already.
   noise augmentation). Each clip keeps its speaker (folds group by it) and, in `official_split`, the dataset's
   own train/validation/testing assignment.
 
+- `vinbigdata-chest-xray-abnormalities-detection`: `train.csv` (image_id,class_name,class_id,rad_id,x_min,y_min,
+  x_max,y_max; one row per radiologist finding; class 14 "No finding" with empty boxes), `train/<id>.dicom`,
+  `test/<id>.dicom`, `sample_submission.csv`. DICOMs are read with pydicom: modality LUT, then VOI LUT /
+  windowing, MONOCHROME1 inverted, min-max to 8 bits, resized so the longer side is `download.image_size`,
+  saved as PNG; boxes scaled alike. Each image's radiologists' boxes are fused with WBF
+  (`download.fuse_radiologists`, `download.fuse_iou_thr`), as the competition's winners did; the classes are
+  the 15 class ids in order (No finding has no box to learn). `detection/test/original_sizes.csv` keeps each
+  test image's DICOM size: `submit` maps boxes back to it.
+
 A row the adapter cannot read (an unparseable box) is kept as a box of NaNs, so merge_external reports that
 image as a bad sample, as it does for any other source; a missing file or column is a LayoutError naming it.
 """
@@ -29,6 +38,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from podium.clips import load_clip, write_clip
@@ -194,7 +204,140 @@ def speech_challenge(
     return ["audio"]
 
 
+VINBIG_CLASSES = (
+    "Aortic enlargement",
+    "Atelectasis",
+    "Calcification",
+    "Cardiomegaly",
+    "Consolidation",
+    "ILD",
+    "Infiltration",
+    "Lung Opacity",
+    "Nodule/Mass",
+    "Other lesion",
+    "Pleural effusion",
+    "Pleural thickening",
+    "Pneumothorax",
+    "Pulmonary fibrosis",
+    "No finding",
+)  # fmt: skip  (class_id 0..14, the competition's Data page)
+
+
+def read_dicom(path: Path) -> np.ndarray:
+    """A radiograph as uint8 for display: modality LUT, VOI LUT or windowing, MONOCHROME1 inverted, min-max."""
+    import pydicom
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    try:
+        ds = pydicom.dcmread(path)
+        data = apply_voi_lut(apply_modality_lut(ds.pixel_array, ds), ds).astype(np.float64)
+    except Exception as e:  # pydicom raises many types; a compressed file may need a pixel-data plugin
+        raise LayoutError(
+            f"{path}: not a readable DICOM image ({type(e).__name__}: {e}); a compressed transfer syntax needs "
+            "pylibjpeg (pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg)"
+        ) from None
+    if ds.get("PhotometricInterpretation") == "MONOCHROME1":
+        data = data.max() - data
+    data -= data.min()
+    return (data / data.max() * 255 if data.max() > 0 else data).astype(np.uint8)
+
+
+def _radiograph(path: Path, out: Path, image_size: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The DICOM at `path` as a PNG at `out`, longer side `image_size`; (original (w, h), saved (w, h))."""
+    pixels = read_dicom(path)
+    h, w = pixels.shape[:2]
+    scale = image_size / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    Image.fromarray(pixels).resize(size, Image.BILINEAR).save(out)
+    return (w, h), size
+
+
+def vinbigdata(
+    root: Path, out: Path, tasks: tuple[str, ...], *, image_size: int, fuse_radiologists: bool,
+    fuse_iou_thr: float, **_,
+) -> list[str]:  # fmt: skip
+    """VinBigData Chest X-ray's files under `root` into `out`/detection (podium's layout)."""
+    from podium.ensemble.fusion import weighted_boxes_fusion
+
+    name = "vinbigdata-chest-xray-abnormalities-detection"
+    if tasks != ("detection",):
+        raise LayoutError(f"{name} has one task, detection; params competition.tasks has {tasks}")
+    _need(root, ["train.csv", "train", "test", "sample_submission.csv"], name)
+    columns = {"image_id", "class_name", "class_id", "rad_id", "x_min", "y_min", "x_max", "y_max"}
+    findings: dict[str, list[tuple[str, int, list]]] = {}
+    with open(root / "train.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        if missing := sorted(columns - set(reader.fieldnames or [])):
+            raise LayoutError(
+                f"{root / 'train.csv'}: no column(s) {missing}; VinBigData's train.csv has {sorted(columns)}"
+            )
+        for row in reader:
+            rows = findings.setdefault(row["image_id"], [])
+            if int(row["class_id"]) == 14:  # No finding: no box
+                continue
+            try:
+                box = [float(row[k]) for k in ("x_min", "y_min", "x_max", "y_max")]
+            except ValueError:
+                box = NAN_BOX
+            rows.append((row["rad_id"], int(row["class_id"]), box))
+    det = out / "detection"
+    (det / "train/images").mkdir(parents=True)
+    images, annotations = [], []
+    paths = sorted(p for p in (root / "train").iterdir() if p.suffix.lower() in (".dicom", ".dcm"))
+    for path in bar(paths, desc="reading train DICOMs", unit="img"):
+        (w, h), (sw, sh) = _radiograph(path, det / "train/images" / f"{path.stem}.png", image_size)
+        record = {"id": len(images) + 1, "file_name": f"{path.stem}.png", "width": sw, "height": sh}
+        images.append(record)
+        rows = findings.pop(path.stem, [])
+        scale = np.array([sw / w, sh / h, sw / w, sh / h])
+        if fuse_radiologists and rows and all(np.isfinite(b).all() for _, _, b in rows):
+            readers = sorted({r for r, _, _ in rows})
+            norm = np.array([sw, sh, sw, sh], np.float64)
+            sets = [[np.array(b) * scale / norm for r, _, b in rows if r == rad] for rad in readers]
+            labels = [[c for r, c, _ in rows if r == rad] for rad in readers]
+            fused, _, fused_labels = weighted_boxes_fusion(
+                [np.array(s).reshape(-1, 4) for s in sets], [np.ones(len(s)) for s in sets],
+                [np.array(lab) for lab in labels], iou_thr=fuse_iou_thr, skip_box_thr=0.0,
+            )  # fmt: skip
+            boxes = [(int(c), list(b * norm)) for b, c in zip(fused, fused_labels, strict=True)]
+        else:
+            boxes = [(c, list(np.array(b) * scale)) for _, c, b in rows]
+        for c, (x1, y1, x2, y2) in boxes:
+            annotations.append({"image_id": record["id"], "category_id": c + 1, "bbox": [x1, y1, x2 - x1, y2 - y1]})
+    if findings:
+        raise LayoutError(
+            f"{root / 'train.csv'}: rows for {len(findings)} image(s) that train/ does not have, e.g. "
+            f"{sorted(findings)[:3]}"
+        )
+    write_json(
+        det / "train/annotations.json",
+        {
+            "images": images,
+            "annotations": annotations,
+            "categories": [{"id": k + 1, "name": n} for k, n in enumerate(VINBIG_CLASSES)],
+        },
+    )
+    (det / "test/images").mkdir(parents=True)
+    sizes = []
+    tests = sorted(p for p in (root / "test").iterdir() if p.suffix.lower() in (".dicom", ".dcm"))
+    for path in bar(tests, desc="reading test DICOMs", unit="img"):
+        (w, h), _ = _radiograph(path, det / "test/images" / f"{path.stem}.png", image_size)
+        sizes.append((path.stem, w, h))
+    with open(det / "test/original_sizes.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["image_id", "width", "height"])
+        writer.writerows(sizes)
+    shutil.copy2(root / "sample_submission.csv", det / "sample_submission.csv")
+    return ["detection"]
+
+
 ADAPTERS: dict[str, Callable[..., list[str]]] = {
+    "vinbigdata-chest-xray-abnormalities-detection": vinbigdata,
     "global-wheat-detection": lambda root, out, tasks, **_: global_wheat(root, out, tasks),
-    "tensorflow-speech-recognition-challenge": speech_challenge,
+    "tensorflow-speech-recognition-challenge": lambda root, out, tasks, **kw: speech_challenge(
+        root,
+        out,
+        tasks,
+        **{k: kw[k] for k in ("unknown_fraction", "silence_clips", "seed", "sample_rate", "clip_seconds")},  # fmt: skip
+    ),
 }

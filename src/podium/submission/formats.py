@@ -164,6 +164,28 @@ def _check_ids(table: pd.DataFrame, sample: pd.DataFrame, column: str) -> None:
         raise SubmissionError(f"rows are not in the sample submission's order of {column}")
 
 
+def read_original_sizes(path: Path) -> dict[str, tuple[int, int]] | None:
+    """`detection/test/original_sizes.csv` (image_id,width,height), written by an adapter that resized the test
+    images (VinBigData's radiographs); None when absent: the test images are the originals."""
+    if not path.exists():
+        return None
+    table = pd.read_csv(path, dtype={"image_id": str})
+    return {i: (int(w), int(h)) for i, w, h in zip(table.image_id, table.width, table.height, strict=True)}
+
+
+def to_original_sizes(preds: list[ImagePredictions], originals: dict[str, tuple[int, int]]) -> list[ImagePredictions]:
+    """Predictions made on resized test images, mapped back to each image's original pixels."""
+    out = []
+    for p in preds:
+        stem = Path(p.file_name).stem
+        if stem not in originals:
+            raise SubmissionError(f"{p.file_name}: no original size in detection/test/original_sizes.csv")
+        w, h = originals[stem]
+        scale = np.array([w / p.width, h / p.height, w / p.width, h / p.height], np.float32)
+        out.append(ImagePredictions(p.file_name, w, h, p.boxes * scale, p.scores, p.labels, p.fold))
+    return out
+
+
 def check_test_coverage(
     sets: dict[str, list[list[ImagePredictions]]], folds: list[int], images: list[Path], root: Path
 ) -> None:
