@@ -15,6 +15,7 @@ from podium.data.external import (
     COMPETITION,
     DETECTION_READERS,
     MergeError,
+    declared_only,
     merge_audio,
     merge_detection,
     read_audio_csv,
@@ -22,7 +23,7 @@ from podium.data.external import (
     read_coco,
 )
 from podium.data.layout import check_layout
-from podium.files import atomic_dir, read_json, write_json
+from podium.files import atomic_dir, write_json
 from podium.params import load_stage_params, to_dict
 from podium.progress import bar
 
@@ -31,19 +32,23 @@ def main() -> None:
     args = stage.parse_paths(__doc__, "params", "raw", "external", "out")
     p = load_stage_params(args.params, "merge_external")
     common, cfg = p["common"], p["merge_external"]
+    classes, labels = p["competition.detection.classes"], p["competition.audio.labels"]
     tasks = check_layout(args.raw)
     report = {"params": {k: to_dict(v) for k, v in p.items()}}
     with atomic_dir(args.out) as out:
         if "detection" in tasks:
             raw = args.raw / "detection/train"
-            classes = [c["name"] for c in read_json(raw / "annotations.json")["categories"]]
             externals = [
                 DETECTION_READERS[s.format](args.external / s.path, args.external / s.images, s.name, s.classes)
                 for s in cfg.detection_sources
             ]
             coco, rep = merge_detection(
-                read_coco(raw / "annotations.json", raw / "images", COMPETITION, None),
-                (sample for ext in externals for sample in ext),
+                declared_only(
+                    read_coco(raw / "annotations.json", raw / "images", COMPETITION, None),
+                    classes,
+                    "competition.detection.classes",
+                ),
+                declared_only((s for ext in externals for s in ext), classes, "competition.detection.classes"),
                 classes,
                 out / "detection",
                 progress=lambda it: bar(it, desc="merging images", unit="img"),
@@ -60,7 +65,7 @@ def main() -> None:
                     else read_audio_csv(args.external / s.path, s.name, s.labels)
                 )
             rows, rep = merge_audio(
-                (x for it in samples for x in it),
+                declared_only((x for it in samples for x in it), labels, "competition.audio.labels"),
                 common.sample_rate,
                 out / "audio",
                 progress=lambda it: bar(it, desc="merging clips", unit="clip"),

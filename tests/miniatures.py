@@ -198,3 +198,42 @@ def vinbigdata(
             if path.is_file():
                 z.write(path, path.relative_to(files).as_posix())
     return archive
+
+
+def generic_detection(root: Path, *, train: int = 12, test: int = 4, size: int = 96, seed: int = 0) -> Path:
+    """A competition podium has no adapter for, described by params alone: `labels.csv` with named columns
+    `image,label,xmin,ymin,xmax,ymax` (one row per box, xyxy pixels, file names with their suffix), `images/`
+    and `test_images/` PNGs, and a submission `Id,Predicted` whose groups are `score class x y w h`, `none` for
+    an image without objects. Zipped; the zip's path."""
+    rng = np.random.default_rng(seed)
+    files = root / "files"
+    (files / "images").mkdir(parents=True)
+    (files / "test_images").mkdir()
+    rows, test_names = [], []
+    for i in range(train + test):
+        base = rng.normal(120, 20, (size, size, 3)).clip(0, 255).astype(np.uint8)
+        image = Image.fromarray(base)
+        draw = ImageDraw.Draw(image)
+        name = f"img_{i:03d}.png"
+        for _ in range(int(rng.integers(0, 3))):
+            label = ["apple", "pear"][int(rng.integers(0, 2))]
+            x, y = (int(v) for v in rng.integers(0, size - 30, 2))
+            w, h = (int(v) for v in rng.integers(12, 28, 2))
+            fill = (220, 40, 40) if label == "apple" else (60, 200, 60)
+            (draw.ellipse if label == "apple" else draw.rectangle)([x, y, x + w, y + h], fill=fill)
+            if i < train:
+                rows.append([name, label, x, y, x + w, y + h])
+        image.save(files / ("images" if i < train else "test_images") / name)
+        if i >= train:
+            test_names.append(Path(name).stem)
+    with open(files / "labels.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["image", "label", "xmin", "ymin", "xmax", "ymax"])
+        writer.writerows(rows)
+    (files / "sample_submission.csv").write_text("Id,Predicted\n" + "".join(f"{t},none\n" for t in test_names))
+    archive = root / "fruit.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in sorted(files.rglob("*")):
+            if path.is_file():
+                z.write(path, path.relative_to(files).as_posix())
+    return archive

@@ -55,6 +55,7 @@ FORMATS = st.builds(
     st.sampled_from([["class", "score", "box"], ["score", "class", "box"], ["score", "box"]]),
     st.sampled_from(["name", "id"]),
     st.sampled_from(["", "none 1 0 0 1 1", "1 1 0 0 1 1"]),
+    st.just(["circle", "square"]),
 )
 
 

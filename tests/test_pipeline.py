@@ -330,3 +330,50 @@ def test_vinbigdata_from_its_own_zip_to_a_valid_submission(tmp_path, write_param
     cv = json.loads((project / "reports/detection/faster_rcnn/cv.json").read_text())
     assert cv["metric"] == "voc_map" and 0 <= cv["score"] <= 1
     assert _stale(project) == set()
+
+
+GENERIC = {  # the competition of miniatures.generic_detection, described by params alone
+    "competition": {
+        "name": "fruit-detection",
+        "tasks": ["detection"],
+        "detection": {"metric": "voc_map", "iou_thr": 0.5, "id_column": "Id", "column": "Predicted", "box": "xywh",
+                      "fields": ["score", "class", "box"], "class_as": "name", "empty": "none",
+                      "classes": ["apple", "pear"]},
+    },
+    "generic": {"format": "csv", "annotations": "labels.csv", "images": "images", "test_images": "test_images",
+                "sample_submission": "sample_submission.csv", "image_column": "image", "image_suffix": "",
+                "class_column": "label", "box_columns": ["xmin", "ymin", "xmax", "ymax"], "box": "xyxy"},
+}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_competition_without_an_adapter_runs_from_params_alone(tmp_path, write_params, miniatures):
+    """download.layout: generic: a CSV with named xyxy columns, its own submission grammar (`score class x y w
+    h`, `none` when empty, columns Id,Predicted): zip -> ... -> a submission valid against its sample."""
+    archive = miniatures.generic_detection(tmp_path / "fruit")
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())
+    competition = {**base["competition"], **GENERIC["competition"]}
+    competition["detection"] = {**base["competition"]["detection"], **GENERIC["competition"]["detection"]}
+    generic = {**base["download"]["generic"], "detection": GENERIC["generic"]}
+    params = write_params(
+        tmp_path,
+        competition=competition,
+        models={"detection": ["faster_rcnn"], "audio": []},
+        download={**base["download"], "source": "local", "local_path": str(archive), "layout": "generic",
+                  "generic": generic},
+        train_detector={"epochs": 1, "image_size": 64},
+    )  # fmt: skip
+    project = _copy_project(tmp_path, params, None)
+    _sh(["dvc", "repro"], project)
+    rows = (project / "submissions/detection.csv").read_text().splitlines()
+    assert rows[0] == "Id,Predicted" and len(rows) == 5
+    for row in rows[1:]:
+        fields = row.split(",", 1)[1].split()
+        assert fields == ["none"] or (len(fields) % 6 == 0 and set(fields[1::6]) <= {"apple", "pear"})
+    _sh(
+        [sys.executable, "-m", "podium.cli", "validate", "submissions/detection.csv", "--params", "params.yaml"],
+        project,
+    )
+    coco = json.loads((project / "data/raw/detection/train/annotations.json").read_text())
+    assert [c["name"] for c in coco["categories"]] == ["apple", "pear"]
+    assert _stale(project) == set()

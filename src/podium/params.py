@@ -62,7 +62,7 @@ PER_MODEL: dict[str, str] = {"train_detector": "detection", "predict_detector": 
 # shared knobs plus the stage's model's per_model entry (dvc.yaml's `${item.model}`).
 STAGE_PARAMS: dict[str, list[str]] = {
     "download": ["common", "competition.tasks", "download"],
-    "merge_external": ["common", "merge_external"],
+    "merge_external": ["common", "competition.detection.classes", "competition.audio.labels", "merge_external"],
     "split_folds": ["common.seed", "split_folds"],
     "augment": ["common", "augment"],
     "train_audio": ["common", "audio_features", "train_audio"],
@@ -237,7 +237,10 @@ def load_stage_params(path: str | Path, stage: str, model: str | None = None) ->
                 raise ValueError(f"stage {stage} reads {entry} for one model: pass the model")
             out[entry] = resolve_model(params[entry], model, entry)
         else:
-            out[entry] = getattr(params[section], key) if key else params[section]
+            value = params[section]
+            for part in key.split(".") if key else []:  # "section.key" or "section.sub.key"
+                value = getattr(value, part)
+            out[entry] = value
     return out
 
 

@@ -52,9 +52,12 @@ def merge(base: Any, overlay: Any) -> Any:
 
 def _flow(value: Any) -> Any:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+    if isinstance(value, str) and not _reads_back(value):
+        return DoubleQuotedScalarString(value)  # `yes`, `on`, `1e3`: YAML 1.1 (PyYAML, podium) would not read a str
     if isinstance(value, list):
-        seq = CommentedSeq(value)
+        seq = CommentedSeq([_flow(v) for v in value])
         seq.fa.set_flow_style()
         return seq
     if isinstance(value, dict):
@@ -64,6 +67,14 @@ def _flow(value: Any) -> Any:
             mapping.fa.set_flow_style()
         return mapping
     return value
+
+
+def _reads_back(text: str) -> bool:
+    """Whether `text`, written plain, reads back as that string under YAML 1.1 (PyYAML)."""
+    try:
+        return yaml.safe_load(text or "''") == text
+    except yaml.YAMLError:
+        return False
 
 
 def _round_trip():

@@ -66,9 +66,13 @@ class DetectionFormat:
     fields: list[Literal["class", "score", "box"]]
     class_as: Literal["name", "id"]  # a class written as its name or its index in the class list
     empty: str  # the whole prediction of an image without boxes
+    classes: list[str]  # the competition's classes, in its order (class_as: id writes the index)
 
     def __post_init__(self):
         _bounds(self, iou_thr=(0.01, 0.99))
+        _not_empty(self, "classes")
+        if len(set(self.classes)) != len(self.classes):
+            raise ParamsError(f"classes lists a class twice: {self.classes}")
         if sorted(self.fields) not in (["box", "class", "score"], ["box", "score"]):
             raise ParamsError(f"fields must be score and box, with or without class, in any order; got {self.fields}")
 
@@ -78,6 +82,10 @@ class AudioFormat:
     metric: Literal["accuracy"]
     id_column: str
     column: str
+    labels: list[str]  # the competition's labels
+
+    def __post_init__(self):
+        _not_empty(self, "labels")
 
 
 @dataclass(frozen=True)

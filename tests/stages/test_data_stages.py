@@ -74,3 +74,26 @@ def test_bad_sample_policy_fail_stops_the_stage(tmp_path, tiny_params, run_stage
     assert result.returncode == 2
     assert "competition/train_00003.png: unreadable or truncated image" in result.stdout
     assert "on_bad_sample: drop" in result.stderr and not (tmp_path / "merged").exists()
+
+
+def test_a_label_the_competition_does_not_declare_is_a_bad_sample(tmp_path, tiny_data, run_stage, params_factory):
+    """Labels are declared, not discovered: with `cross` left out of competition.detection.classes and `go`
+    out of competition.audio.labels, their samples are reported bad (drop), or stop the merge (fail)."""
+    fmt = yaml.safe_load(params_factory().read_text())["competition"]
+    fmt["detection"]["classes"] = [c for c in fmt["detection"]["classes"] if c != "cross"]
+    fmt["audio"]["labels"] = [c for c in fmt["audio"]["labels"] if c != "go"]
+    params = params_factory(competition=fmt)
+    out = tmp_path / "merged"
+    result = run_stage("merge_external", "--params", params, "--raw", tiny_data / "raw", "--external",
+                       tiny_data / "external", "--out", out)  # fmt: skip
+    report = json.loads((out / "report.json").read_text())
+    reasons = [b["reason"] for task in ("detection", "audio") for b in report[task]["bad"]]
+    assert any("['cross'] not in competition.detection.classes" in r for r in reasons)
+    assert any("['go'] not in competition.audio.labels" in r for r in reasons)
+    coco = json.loads((out / "detection/train.json").read_text())
+    assert [c["name"] for c in coco["categories"]] == fmt["detection"]["classes"]
+    assert "bad sample" in result.stdout
+    failing = params_factory(competition=fmt, merge_external={"on_bad_sample": "fail"})
+    failed = run_stage("merge_external", "--params", failing, "--raw", tiny_data / "raw", "--external",
+                       tiny_data / "external", "--out", tmp_path / "merged2", check=False)  # fmt: skip
+    assert failed.returncode == 2 and "bad sample(s)" in failed.stderr and not (tmp_path / "merged2").exists()

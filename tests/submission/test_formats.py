@@ -16,17 +16,27 @@ from podium.submission import (
     validate_detection,
 )
 
+CLASSES = ["cat", "dog"]
 EMBEDDED = DetectionFormat(
-    "coco_map", 0.4, "image_id", "PredictionString", "xyxy", ["class", "score", "box"], "name", ""
+    "coco_map", 0.4, "image_id", "PredictionString", "xyxy", ["class", "score", "box"], "name", "", CLASSES
 )
 # Global Wheat: `score x y w h`, no class (kaggle.com/c/global-wheat-detection/overview/evaluation)
-WHEAT = DetectionFormat("wheat_precision", 0.4, "image_id", "PredictionString", "xywh", ["score", "box"], "name", "")
+WHEAT = DetectionFormat(
+    "wheat_precision", 0.4, "image_id", "PredictionString", "xywh", ["score", "box"], "name", "", ["wheat"]
+)
 # VinBigData: `class_id score x_min y_min x_max y_max`, `14 1 0 0 1 1` for no finding
 VINBIG = DetectionFormat(
-    "voc_map", 0.4, "image_id", "PredictionString", "xyxy", ["class", "score", "box"], "id", "14 1 0 0 1 1"
+    "voc_map",
+    0.4,
+    "image_id",
+    "PredictionString",
+    "xyxy",
+    ["class", "score", "box"],
+    "id",
+    "14 1 0 0 1 1",
+    [f"c{i}" for i in range(15)],
 )
-AUDIO = AudioFormat("accuracy", "fname", "label")
-CLASSES = ["cat", "dog"]
+AUDIO = AudioFormat("accuracy", "fname", "label", ["yes", "no"])
 SIZES = {"a": (100, 50), "b": (100, 50)}
 SAMPLE = pd.DataFrame({"image_id": ["a", "b"], "PredictionString": ["", ""]})
 

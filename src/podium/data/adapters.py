@@ -35,7 +35,7 @@ from __future__ import annotations
 import csv
 import shutil
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +43,18 @@ from PIL import Image
 
 from podium.clips import load_clip, write_clip
 from podium.data.bbox import parse_bbox
+from podium.data.external import (
+    BadSample,
+    DetectionSample,
+    read_audio_csv,
+    read_audio_folders,
+    read_coco,
+    read_yolo,
+)
 from podium.data.layout import AUDIO_SUFFIXES, IMAGE_SUFFIXES, LayoutError
 from podium.files import write_json
 from podium.progress import bar
+from podium.settings import GenericLayout
 
 NAN_BOX = [float("nan")] * 4
 
@@ -331,7 +340,129 @@ def vinbigdata(
     return ["detection"]
 
 
+def read_table_csv(
+    csv_path: Path, images: Path, *, image_column: str, class_column: str, box_columns: list[str], box: str,
+    image_suffix: str, one_class: str,
+) -> Iterable[DetectionSample | BadSample]:  # fmt: skip
+    """One row per box, columns named in params: the image (a file name, or an id to which `image_suffix` is
+    added), the class (or none: every box is `one_class`), the box as one `"[a, b, c, d]"` column or four,
+    `box` xyxy or xywh pixels. Images of the folder without rows have no objects."""
+    rows: dict[str, list[dict]] = {}
+    with open(csv_path, newline="") as f:
+        reader = csv.DictReader(f)
+        wanted = [image_column, *box_columns, *([class_column] if class_column else [])]
+        if missing := [c for c in wanted if c not in (reader.fieldnames or [])]:
+            raise LayoutError(f"{csv_path}: no column(s) {missing} (download.generic.detection); it has "
+                              f"{reader.fieldnames}")  # fmt: skip
+        for row in reader:
+            name = row[image_column] if Path(row[image_column]).suffix else row[image_column] + image_suffix
+            rows.setdefault(name, []).append(row)
+    files = {p.name: p for p in sorted(images.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    for name in sorted(set(rows) | set(files)):
+        if name not in files:
+            yield BadSample("competition", name, f"listed in {csv_path.name} but no image in {images}")
+            continue
+        boxes, labels, problems = [], [], []
+        for row in rows.get(name, []):
+            values = (
+                parse_bbox(row[box_columns[0]])
+                if len(box_columns) == 1
+                else _floats([row[c] for c in box_columns])
+            )
+            if values is None:
+                problems.append(f"unparsable box {[row[c] for c in box_columns]}")
+                continue
+            a, b, c, d = values
+            boxes.append([a, b, c - a, d - b] if box == "xyxy" else [a, b, c, d])
+            labels.append(row[class_column] if class_column else one_class)
+        if problems:
+            yield BadSample("competition", name, "; ".join(problems))
+            continue
+        yield DetectionSample(files[name], boxes, labels, "competition", Path(name).stem)
+
+
+def _floats(values: list[str]) -> list[float] | None:
+    try:
+        out = [float(v) for v in values]
+    except ValueError:
+        return None
+    return out if all(np.isfinite(out)) else None
+
+
+def generic(
+    root: Path, out: Path, tasks: tuple[str, ...], *, generic: GenericLayout, classes: list[str],
+    labels: list[str], **_,
+) -> list[str]:  # fmt: skip
+    """Any competition whose files params describe (download.generic): training annotations as COCO, a CSV
+    with named columns, or YOLO txt; audio as label folders or a CSV. Samples its readers reject are left out
+    and listed in `<task>/bad_samples.json` (and printed); merge_external then checks the rest as usual."""
+    for task in tasks:
+        spec = getattr(generic, task)
+        wanted = ([spec.annotations, spec.images, spec.test_images] if task == "detection"
+                  else [spec.path, spec.test_clips]) + [spec.sample_submission]  # fmt: skip
+        _need(root, wanted, "generic")
+        folder = out / task
+        bad = []
+        if task == "detection":
+            if spec.format == "csv":
+                samples = read_table_csv(
+                    root / spec.annotations, root / spec.images, image_column=spec.image_column,
+                    class_column=spec.class_column, box_columns=spec.box_columns, box=spec.box,
+                    image_suffix=spec.image_suffix, one_class=classes[0],
+                )  # fmt: skip
+            elif spec.format == "coco":
+                samples = read_coco(root / spec.annotations, root / spec.images, "competition", None)
+            else:  # yolo: class index -> the declared class of that index
+                samples = read_yolo(root / spec.annotations, root / spec.images, "competition",
+                                    {str(k): c for k, c in enumerate(classes)})  # fmt: skip
+            (folder / "train/images").mkdir(parents=True)
+            kept = []
+            for sample in samples:
+                (bad if isinstance(sample, BadSample) else kept).append(sample)
+            # the declared classes first, in order; any other label too, so merge_external reports it
+            names = list(classes) + sorted({lab for x in kept for lab in x.labels} - set(classes))
+            cat = {c: k + 1 for k, c in enumerate(names)}
+            images, annotations = [], []
+            for sample in kept:
+                shutil.copy2(sample.path, folder / "train/images" / sample.path.name)
+                if sample.size is None:
+                    with Image.open(sample.path) as im:
+                        sample.size = im.size
+                record = {"id": len(images) + 1, "file_name": sample.path.name}
+                record["width"], record["height"] = sample.size
+                images.append(record)
+                for b, label in zip(sample.boxes, sample.labels, strict=True):
+                    annotations.append({"image_id": record["id"], "category_id": cat[label], "bbox": b})
+            write_json(
+                folder / "train/annotations.json",
+                {"images": images, "annotations": annotations, "categories": [{"id": i, "name": n} for n, i in cat.items()]},
+            )
+            shutil.copytree(root / spec.test_images, folder / "test/images")
+        else:
+            if spec.format == "folders":
+                samples = read_audio_folders(root / spec.path, "competition", {d.name: d.name for d in
+                                             (root / spec.path).iterdir() if d.is_dir()})  # fmt: skip
+            else:
+                samples = read_audio_csv(root / spec.path, "competition", None, "path", root / spec.clips)
+            (folder / "train/clips").mkdir(parents=True)
+            with open(folder / "train/labels.csv", "w", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(["fname", "label", "speaker"])
+                for k, sample in enumerate(samples):
+                    fname = f"{k:06d}__{sample.path.name}"
+                    shutil.copy2(sample.path, folder / "train/clips" / fname)
+                    writer.writerow([fname, sample.label, sample.group])
+            shutil.copytree(root / spec.test_clips, folder / "test/clips")
+        shutil.copy2(root / spec.sample_submission, folder / "sample_submission.csv")
+        if bad:
+            write_json(folder / "bad_samples.json", [b.__dict__ for b in bad])
+            for b in bad:
+                print(f"bad sample: {b.file}: {b.reason} (left out; {folder / 'bad_samples.json'})")
+    return list(tasks)
+
+
 ADAPTERS: dict[str, Callable[..., list[str]]] = {
+    "generic": generic,
     "vinbigdata-chest-xray-abnormalities-detection": vinbigdata,
     "global-wheat-detection": lambda root, out, tasks, **_: global_wheat(root, out, tasks),
     "tensorflow-speech-recognition-challenge": lambda root, out, tasks, **kw: speech_challenge(

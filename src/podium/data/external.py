@@ -322,7 +322,10 @@ def read_audio_folders(root: Path, source: str, labels: dict[str, str]) -> Itera
 
 
 def merge_audio(
-    samples: Iterable[AudioSample], sample_rate: int, out: Path, progress: Callable[[Iterable], Iterable] = iter
+    samples: Iterable[AudioSample | BadSample],
+    sample_rate: int,
+    out: Path,
+    progress: Callable[[Iterable], Iterable] = iter,
 ) -> tuple[list[dict], MergeReport]:
     """Write every good, unique clip to `out/clips` as mono PCM at `sample_rate`; return (rows, report).
     Duplicates are found on the decoded, resampled audio, so the same clip in another container counts."""
@@ -330,6 +333,9 @@ def merge_audio(
     (out / "clips").mkdir(parents=True, exist_ok=True)
     rows, seen = [], {}
     for sample in progress(samples):
+        if isinstance(sample, BadSample):  # e.g. a label the competition does not declare
+            report.bad.append(sample)
+            continue
         try:
             audio, peak = load_clip(sample.path, sample_rate)
         except (AudioError, FileNotFoundError) as e:
@@ -363,6 +369,26 @@ def merge_audio(
         )
         report.kept[sample.source] = report.kept.get(sample.source, 0) + 1
     return rows, report
+
+
+def declared_only(samples: Iterable, known: list[str], key: str) -> Iterable:
+    """`samples` (DetectionSample, AudioSample or BadSample), each whose labels are not all in the competition's
+    declared list (params `key`) a BadSample naming them: labels are declared, never discovered."""
+    allowed = set(known)
+    for sample in samples:
+        if isinstance(sample, BadSample):
+            yield sample
+            continue
+        labels = sample.labels if isinstance(sample, DetectionSample) else [sample.label]
+        if unknown := sorted(set(labels) - allowed):
+            yield BadSample(
+                sample.source,
+                sample.path.name,
+                f"label(s) {unknown} not in {key} {list(known)}: map them to a declared one (merge_external's "
+                "source maps) or declare them",
+            )
+        else:
+            yield sample
 
 
 class MergeError(PodiumError, ValueError):
