@@ -50,7 +50,8 @@ def main() -> None:
             options = dict(
                 unknown_fraction=dl.unknown_fraction, silence_clips=dl.silence_clips, seed=common.seed,
                 sample_rate=common.sample_rate, clip_seconds=common.clip_seconds, image_size=dl.image_size,
-                fuse_radiologists=dl.fuse_radiologists, fuse_iou_thr=dl.fuse_iou_thr,
+                fuse_radiologists=dl.fuse_radiologists, fuse_iou_thr=dl.fuse_iou_thr, generic=dl.generic,
+                classes=p["competition.detection.classes"], labels=p["competition.audio.labels"],
             )  # fmt: skip
             install(src, out, dl.layout, tasks, options)
         check_layout(out)

@@ -61,7 +61,13 @@ PER_MODEL: dict[str, str] = {"train_detector": "detection", "predict_detector": 
 # What each dvc.yaml stage reads: a section, or "section.key" for one knob. A PER_MODEL section here means its
 # shared knobs plus the stage's model's per_model entry (dvc.yaml's `${item.model}`).
 STAGE_PARAMS: dict[str, list[str]] = {
-    "download": ["common", "competition.tasks", "download"],
+    "download": [
+        "common",
+        "competition.tasks",
+        "competition.detection.classes",
+        "competition.audio.labels",
+        "download",
+    ],
     "merge_external": ["common", "competition.detection.classes", "competition.audio.labels", "merge_external"],
     "split_folds": ["common.seed", "split_folds"],
     "augment": ["common", "augment"],

@@ -115,6 +115,39 @@ class Common:
 
 
 @dataclass(frozen=True)
+class GenericDetection:
+    """A detection competition's own files (download.layout: generic), paths relative to its download's root."""
+
+    format: Literal["coco", "csv", "yolo"]
+    annotations: str  # COCO json, CSV file (one row per box) or YOLO labels folder
+    images: str  # training images folder
+    test_images: str
+    sample_submission: str
+    image_column: str  # csv: the image's file name, or its id (then image_suffix is added)
+    image_suffix: str  # csv: e.g. ".jpg"
+    class_column: str  # csv: "" for one class (the first of competition.detection.classes)
+    box_columns: list[str]  # csv: one column holding "[a, b, c, d]", or four columns
+    box: Literal["xyxy", "xywh"]  # csv: pixels
+
+
+@dataclass(frozen=True)
+class GenericAudio:
+    """An audio competition's own files (download.layout: generic), paths relative to its download's root."""
+
+    format: Literal["folders", "csv"]
+    path: str  # folders: a folder per label; csv: path,label[,speaker] rows
+    clips: str  # csv: the folder its paths are relative to
+    test_clips: str
+    sample_submission: str
+
+
+@dataclass(frozen=True)
+class GenericLayout:
+    detection: GenericDetection
+    audio: GenericAudio
+
+
+@dataclass(frozen=True)
 class Download:
     source: Literal["synthetic", "local", "url", "kaggle"]
     layout: Literal[
@@ -122,6 +155,7 @@ class Download:
         "global-wheat-detection",
         "tensorflow-speech-recognition-challenge",
         "vinbigdata-chest-xray-abnormalities-detection",
+        "generic",
     ]  # the files' own arrangement (podium.data.adapters)
     local_path: str
     url: str
@@ -140,6 +174,7 @@ class Download:
     silence_clips: int  # speech challenge: 1 s cuts of the background noise, labelled `silence`
     fuse_radiologists: bool  # VinBigData: each image's readers' boxes fused by WBF before training
     fuse_iou_thr: float  # VinBigData: WBF's IoU threshold for that
+    generic: GenericLayout  # layout: generic: where the files are and how they are written
 
     def __post_init__(self):
         _bounds(

@@ -131,3 +131,44 @@ def test_an_unreadable_dicom_is_named_with_the_fix(tmp_path):
     (tmp_path / "x.dicom").write_bytes(b"not a dicom")
     with pytest.raises(LayoutError, match=r"x.dicom: not a readable DICOM image .*pylibjpeg"):
         read_dicom(tmp_path / "x.dicom")
+
+
+def test_the_generic_layout_reads_yolo_boxes_and_audio_folders(tmp_path):
+    """download.layout: generic with YOLO txt labels (class = index in the declared classes) and audio in a
+    folder per label; an undeclared label's folder still arrives, for merge_external to report."""
+    import numpy as np
+    import soundfile as sf
+    from PIL import Image
+
+    from podium.data.adapters import generic
+    from podium.params import load_params
+
+    root = tmp_path / "files"
+    for folder in ("img", "labels", "test_img", "train/yes", "train/maybe", "test"):
+        (root / folder).mkdir(parents=True)
+    Image.new("RGB", (100, 50)).save(root / "img/a.png")
+    Image.new("RGB", (100, 50)).save(root / "test_img/t.png")
+    (root / "labels/a.txt").write_text("1 0.5 0.5 0.2 0.4\n")
+    for path in (root / "train/yes/s1_nohash_0.wav", root / "train/maybe/s2_nohash_0.wav", root / "test/c.wav"):
+        sf.write(path, np.zeros(1600, np.float32), 16000)
+    (root / "sub_det.csv").write_text("image_id,PredictionString\nt,\n")
+    (root / "sub_audio.csv").write_text("fname,label\nc.wav,yes\n")
+    layout = load_params("params.yaml")["download"].generic
+    layout = type(layout)(
+        detection=type(layout.detection)(
+            "yolo", "labels", "img", "test_img", "sub_det.csv", "", "", "", ["bbox"], "xywh"
+        ),
+        audio=type(layout.audio)("folders", "train", "", "test", "sub_audio.csv"),
+    )
+    out = tmp_path / "raw"
+    assert generic(root, out, ("detection", "audio"), generic=layout, classes=["a", "b"], labels=["yes"]) == [
+        "detection",
+        "audio",
+    ]
+    assert check_layout(out) == ["detection", "audio"]
+    coco = json.loads((out / "detection/train/annotations.json").read_text())
+    assert coco["annotations"][0]["category_id"] == 2 and coco["annotations"][0]["bbox"] == pytest.approx(
+        [40, 15, 20, 20]
+    )
+    labels = (out / "audio/train/labels.csv").read_text()
+    assert ",yes,s1" in labels and ",maybe,s2" in labels  # `maybe`: merge_external reports it as undeclared

@@ -154,3 +154,23 @@ def test_board_puts_each_experiment_cv_local_and_public_lb_side_by_side(tmp_path
 def test_spearman_needs_three_points():
     assert spearman([1, 2], [2, 1]) is None
     assert spearman([1, 2, 3, None], [1, 2, 3, 4]) == pytest.approx(1.0)
+
+
+def test_an_unknown_competition_is_one_line_naming_it(tmp_path):
+    """The real client's error path, with the kaggle API object replaced by one that fails as the API does
+    for a competition that does not exist (an HTTP 404)."""
+
+    class NotFound:
+        def competition_submit(self, *args, **kwargs):
+            raise RuntimeError("404 Client Error: Not Found for url: https://www.kaggle.com/api/v1/competitions/nope")
+
+        def competition_submissions(self, *args, **kwargs):
+            raise RuntimeError("404 Client Error: Not Found")
+
+    client = KaggleClient.__new__(KaggleClient)
+    client.api = NotFound()
+    with pytest.raises(KaggleError, match=r"^Kaggle refused the submission to 'nope': 404") as error:
+        client.submit("nope", csv(tmp_path), "m")
+    assert "\n" not in str(error.value)
+    with pytest.raises(KaggleError, match=r"could not list your submissions to 'nope'"):
+        client.submissions("nope")

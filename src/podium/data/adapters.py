@@ -365,9 +365,7 @@ def read_table_csv(
         boxes, labels, problems = [], [], []
         for row in rows.get(name, []):
             values = (
-                parse_bbox(row[box_columns[0]])
-                if len(box_columns) == 1
-                else _floats([row[c] for c in box_columns])
+                parse_bbox(row[box_columns[0]]) if len(box_columns) == 1 else _floats([row[c] for c in box_columns])
             )
             if values is None:
                 problems.append(f"unparsable box {[row[c] for c in box_columns]}")
@@ -435,7 +433,11 @@ def generic(
                     annotations.append({"image_id": record["id"], "category_id": cat[label], "bbox": b})
             write_json(
                 folder / "train/annotations.json",
-                {"images": images, "annotations": annotations, "categories": [{"id": i, "name": n} for n, i in cat.items()]},
+                {
+                    "images": images,
+                    "annotations": annotations,
+                    "categories": [{"id": i, "name": n} for n, i in cat.items()],
+                },
             )
             shutil.copytree(root / spec.test_images, folder / "test/images")
         else:
