@@ -3,7 +3,7 @@ the ensemble sees) joined into one set and scored.
 
 Reads:  --fold_table (data/folds/detection.csv), --merged (data/merged/detection/train.json: the ground
         truth), --predictions (predictions/: detection/<model>/fold<k>/oof.json for every fold of --model);
-        params `competition.detection` (its metric).
+        params `competition.detection.metric` and `.iou_thr`.
 Writes: --oof (oof/detection/<model>.json), --metrics (reports/detection/<model>/cv.json: `score`, the
         competition's metric, and per fold; COCO mAP, mAP@0.5, per-class AP, per-fold mAP whatever the metric).
         Fails unless every validation image is predicted exactly once.
@@ -22,7 +22,8 @@ from podium.params import load_stage_params
 
 def main() -> None:
     args = stage.parse_paths(__doc__, "params", "fold_table", "merged", "predictions", "oof", "metrics", model=str)
-    fmt = load_stage_params(args.params, "evaluate_detector")["competition.detection"]
+    p = load_stage_params(args.params, "evaluate_detector")
+    metric_name, iou_thr = p["competition.detection.metric"], p["competition.detection.iou_thr"]
     folds = pd.read_csv(args.fold_table)
     fold_ids = validation_folds(folds)
     classes, sets = read_model_sets(args.predictions, [args.model], fold_ids, "oof")
@@ -35,10 +36,10 @@ def main() -> None:
 
     def competition_score(preds: list) -> float:
         scope = restrict(truth, [p.file_name for p in preds])
-        return box_metric(fmt.metric, scope, classes, iou_thr=fmt.iou_thr)(preds)
+        return box_metric(metric_name, scope, classes, iou_thr=iou_thr)(preds)
 
     scores = {
-        "metric": fmt.metric,
+        "metric": metric_name,
         "score": competition_score(joined),
         "fold_score": {str(k): competition_score(s) for k, s in parts.items()},
         **score(joined),
@@ -47,7 +48,7 @@ def main() -> None:
     write_predictions(args.oof, classes, joined, {"model": args.model, "folds": fold_ids})
     write_json(args.metrics, nan_to_none(scores))
     coco = f"COCO mAP {scores['mAP']:.4f}, mAP@0.5 {scores['mAP50']:.4f}"
-    print(f"{args.model}: CV {fmt.metric} {scores['score']:.4f}; {coco}")
+    print(f"{args.model}: CV {metric_name} {scores['score']:.4f}; {coco}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+
+def _zip(files: Path, archive: Path) -> Path:
+    """Every file under `files` into the zip `archive`, paths relative to `files`."""
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in sorted(files.rglob("*")):
+            if path.is_file():
+                z.write(path, path.relative_to(files).as_posix())
+    return archive
+
+
 WHEAT_SOURCES = ["usask_1", "arvalis_1", "arvalis_2", "ethz_1", "rres_1", "inrae_1"]
 
 
@@ -67,11 +77,7 @@ def global_wheat(root: Path, *, train: int = 12, test: int = 4, size: int = 128,
     with open(files / "sample_submission.csv", "w", newline="") as f:
         f.write("image_id,PredictionString\n" + "".join(f"{i},1.0 0 0 50 50\n" for i in ids))
     archive = root / "global-wheat-detection.zip"
-    with zipfile.ZipFile(archive, "w") as z:
-        for path in sorted(files.rglob("*")):
-            if path.is_file():
-                z.write(path, path.relative_to(files).as_posix())
-    return archive
+    return _zip(files, archive)
 
 
 SPEECH_WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "bed", "cat"]
@@ -193,11 +199,7 @@ def vinbigdata(
         "image_id,PredictionString\n" + "".join(f"{t},14 1 0 0 1 1\n" for t in tests)
     )
     archive = root / "vinbigdata-chest-xray-abnormalities-detection.zip"
-    with zipfile.ZipFile(archive, "w") as z:
-        for path in sorted(files.rglob("*")):
-            if path.is_file():
-                z.write(path, path.relative_to(files).as_posix())
-    return archive
+    return _zip(files, archive)
 
 
 def generic_detection(root: Path, *, train: int = 12, test: int = 4, size: int = 96, seed: int = 0) -> Path:
@@ -232,8 +234,4 @@ def generic_detection(root: Path, *, train: int = 12, test: int = 4, size: int =
         writer.writerows(rows)
     (files / "sample_submission.csv").write_text("Id,Predicted\n" + "".join(f"{t},none\n" for t in test_names))
     archive = root / "fruit.zip"
-    with zipfile.ZipFile(archive, "w") as z:
-        for path in sorted(files.rglob("*")):
-            if path.is_file():
-                z.write(path, path.relative_to(files).as_posix())
-    return archive
+    return _zip(files, archive)

@@ -234,6 +234,22 @@ def test_a_one_task_competition_runs_only_that_tasks_stages(tmp_path, write_para
     assert _stale(project) == set()
 
 
+def _preset(tmp_path, write_params, name: str, archive: Path, **overrides: dict) -> Path:
+    """Tiny params with the competition preset profiles/<name>.yaml applied (podium's own merge), the data read
+    from the miniature `archive`, one tiny detector, and `overrides` ({section: {key: value}}) on top."""
+    from podium import profiles
+
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())
+    merged = profiles.merge(base, yaml.safe_load((ROOT / f"profiles/{name}.yaml").read_text()))
+    merged = json.loads(json.dumps(merged))  # plain data again
+    changes = {k: merged[k] for k in ("competition", "models", "download")}
+    changes["download"].update(source="local", local_path=str(archive))
+    changes["train_detector"] = {"epochs": 1, "image_size": 64}
+    for section, values in overrides.items():
+        changes.setdefault(section, {}).update(values)
+    return write_params(tmp_path, **changes)
+
+
 @pytest.mark.slow
 def test_global_wheat_from_its_own_zip_to_a_valid_submission(tmp_path, write_params, miniatures):
     """The Global Wheat preset on a miniature of the competition's download (its zip, as `kaggle competitions
@@ -241,16 +257,7 @@ def test_global_wheat_from_its_own_zip_to_a_valid_submission(tmp_path, write_par
     (`score x y w h`, no class) that validates against the miniature's sample submission, CV and tuning by
     wheat_precision."""
     archive = miniatures.global_wheat(tmp_path / "gwd", train=12, test=4, size=128)
-    preset = yaml.safe_load((ROOT / "profiles/global-wheat-detection.yaml").read_text())
-    base = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params = write_params(
-        tmp_path,
-        competition={**base["competition"], **preset["competition"],
-                     "detection": {**base["competition"]["detection"], **preset["competition"]["detection"]}},
-        models={"detection": ["faster_rcnn"], "audio": []},
-        download={**base["download"], **preset["download"], "source": "local", "local_path": str(archive)},
-        train_detector={"epochs": 1, "image_size": 64},
-    )  # fmt: skip
+    params = _preset(tmp_path, write_params, "global-wheat-detection", archive, models={"detection": ["faster_rcnn"]})
     project = _copy_project(tmp_path, params, None)
     _sh(["dvc", "repro"], project)
     rows = (project / "submissions/detection.csv").read_text().splitlines()
@@ -276,14 +283,9 @@ def test_the_speech_challenge_from_its_own_zip_to_a_valid_submission(tmp_path, w
     download -> ... -> submit with tiny params; `fname,label` rows over the 12 labels, valid against the
     miniature's sample submission, folds grouped by speaker."""
     archive = miniatures.speech_challenge(tmp_path / "speech")
-    preset = yaml.safe_load((ROOT / "profiles/tensorflow-speech-recognition-challenge.yaml").read_text())
-    base = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params = write_params(
-        tmp_path,
-        competition={**base["competition"], **preset["competition"]},
-        models={"detection": [], "audio": ["small_cnn"]},
-        download={**base["download"], **preset["download"], "source": "local", "local_path": str(archive),
-                  "unknown_fraction": 1.0, "silence_clips": 6},
+    params = _preset(
+        tmp_path, write_params, "tensorflow-speech-recognition-challenge", archive, models={"audio": ["small_cnn"]},
+        download={"unknown_fraction": 1.0, "silence_clips": 6},
     )  # fmt: skip
     project = _copy_project(tmp_path, params, None)
     _sh(["dvc", "repro"], project)
@@ -303,17 +305,9 @@ def test_vinbigdata_from_its_own_zip_to_a_valid_submission(tmp_path, write_param
     -> ... -> submit with tiny params; rows `class_id score x_min y_min x_max y_max` in the DICOMs' own pixels
     (the images were resized to 64 px), `14 1 0 0 1 1` where nothing is found, valid against the sample."""
     archive = miniatures.vinbigdata(tmp_path / "vin", train=12, test=3)
-    preset = yaml.safe_load((ROOT / "profiles/vinbigdata-chest-xray-abnormalities-detection.yaml").read_text())
-    base = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params = write_params(
-        tmp_path,
-        competition={**base["competition"], **preset["competition"],
-                     "detection": {**base["competition"]["detection"], **preset["competition"]["detection"]}},
-        models={"detection": ["faster_rcnn"], "audio": []},
-        download={**base["download"], **preset["download"], "source": "local", "local_path": str(archive),
-                  "image_size": 64},
-        train_detector={"epochs": 1, "image_size": 64},
-        submit={"max_boxes": 5},
+    params = _preset(
+        tmp_path, write_params, "vinbigdata-chest-xray-abnormalities-detection", archive,
+        models={"detection": ["faster_rcnn"]}, download={"image_size": 64}, submit={"max_boxes": 5},
     )  # fmt: skip
     project = _copy_project(tmp_path, params, None)
     _sh(["dvc", "repro"], project)

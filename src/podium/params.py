@@ -74,7 +74,7 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "train_audio": ["common", "audio_features", "train_audio"],
     "evaluate_audio": [],
     "train_detector": ["common.seed", "train_detector"],
-    "evaluate_detector": ["competition.detection"],
+    "evaluate_detector": ["competition.detection.metric", "competition.detection.iou_thr"],
     "predict_detector": ["predict_detector"],
     "predict_audio": ["predict_audio"],
     "tune_ensemble": ["common.seed", "competition", "ensemble", "models"],
