@@ -71,7 +71,7 @@ def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def global_wheat(root: Path, out: Path, tasks: tuple[str, ...]) -> list[str]:
+def global_wheat(root: Path, out: Path, tasks: tuple[str, ...], **_) -> list[str]:
     """Global Wheat Detection's files under `root` into `out`/detection (podium's layout)."""
     if tasks != ("detection",):
         raise LayoutError(f"global-wheat-detection has one task, detection; params competition.tasks has {tasks}")
@@ -151,7 +151,7 @@ def _keep(name: str, fraction: float, seed: int) -> bool:
 
 def speech_challenge(
     root: Path, out: Path, tasks: tuple[str, ...], *, unknown_fraction: float, silence_clips: int, seed: int,
-    sample_rate: int, clip_seconds: float,
+    sample_rate: int, clip_seconds: float, **_,
 ) -> list[str]:  # fmt: skip
     """The TensorFlow Speech Recognition Challenge's files under `root` into `out`/audio (podium's layout)."""
     if tasks != ("audio",):
@@ -463,14 +463,10 @@ def generic(
     return list(tasks)
 
 
+# Each takes (root, out, tasks) and the download stage's options as keywords, using those it needs.
 ADAPTERS: dict[str, Callable[..., list[str]]] = {
     "generic": generic,
     "vinbigdata-chest-xray-abnormalities-detection": vinbigdata,
-    "global-wheat-detection": lambda root, out, tasks, **_: global_wheat(root, out, tasks),
-    "tensorflow-speech-recognition-challenge": lambda root, out, tasks, **kw: speech_challenge(
-        root,
-        out,
-        tasks,
-        **{k: kw[k] for k in ("unknown_fraction", "silence_clips", "seed", "sample_rate", "clip_seconds")},  # fmt: skip
-    ),
+    "global-wheat-detection": global_wheat,
+    "tensorflow-speech-recognition-challenge": speech_challenge,
 }
