@@ -181,3 +181,13 @@ def miniatures():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def pipeline_stages() -> dict[str, dict]:
+    """Every stage of both pipeline files, by name (before the @ expansion), as written: dvc.yaml (what `dvc
+    repro` runs) and lr_find/dvc.yaml (the LR range tests, run on demand)."""
+    stages = {}
+    for pipeline in ("dvc.yaml", "lr_find/dvc.yaml"):
+        stages.update(yaml.safe_load((ROOT / pipeline).read_text())["stages"])
+    return stages

@@ -14,12 +14,12 @@ def test_real_params_load():
     assert params["download"].source == "synthetic"
 
 
-def test_dvc_yaml_declares_exactly_the_params_each_stage_reads():
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    declared = {name.split("@")[0]: spec.get("do", spec).get("params", []) for name, spec in stages.items()}
-    for name in stages:
-        base = name.split("@")[0]
-        assert (ROOT / "stages" / f"{base}.py").exists(), f"stage {name} has no stages/{base}.py"
+def test_dvc_yaml_declares_exactly_the_params_each_stage_reads(pipeline_stages):
+    stages = pipeline_stages
+    declared = {name: spec.get("do", spec).get("params", []) for name, spec in stages.items()}
+    for name, spec in stages.items():
+        script = ROOT / spec.get("do", spec)["cmd"].split()[1]
+        assert script.exists(), f"stage {name} runs {script}, which does not exist"
     assert set(declared) == set(STAGE_PARAMS), "dvc.yaml stages and podium.params.STAGE_PARAMS differ"
     for stage in STAGE_PARAMS:
         assert sorted(declared[stage]) == sorted(dvc_params(stage)), f"{stage}: dvc.yaml params != dvc_params()"
@@ -147,3 +147,42 @@ def test_an_unknown_audio_model_is_refused_at_load_time(tmp_path):
     )
     with pytest.raises(ParamsError, match=r"models.audio: \['resnet_typo'\] are neither podium baselines"):
         load_params(path)
+
+
+@pytest.mark.parametrize(
+    "rounds, message",
+    [
+        ([{"name": "r1", "source": "rounds/r1/"}], r"r1's source 'rounds/r1/' must be one of \[''\]"),
+        ([{"name": "r1", "source": ""}, {"name": "r2", "source": "rounds/r3/"}], r"one of \['', 'rounds/r1/'\]"),
+        ([{"name": "r1", "source": ""}, {"name": "r1", "source": ""}], r"'r1' must be a new name"),
+        ([{"name": "r 1", "source": ""}], r"'r 1' must be a new name of letters"),
+        ([{"name": "r1"}], r"pseudo_label.rounds\[0\]: missing key\(s\) \['source'\]"),
+    ],
+)
+def test_pseudo_label_rounds_name_an_earlier_round_as_their_source(tmp_path, rounds, message):
+    path = _write(tmp_path, lambda p: p["pseudo_label"].update(rounds=rounds))
+    with pytest.raises(ParamsError, match=message):
+        load_params(path)
+    ok = [{"name": "r1", "source": ""}, {"name": "r2", "source": "rounds/r1/"}]
+    assert len(load_params(_write(tmp_path, lambda p: p["pseudo_label"].update(rounds=ok)))["pseudo_label"].rounds) == 2
+
+
+def test_the_lr_range_must_rise(tmp_path):
+    path = _write(tmp_path, lambda p: p["lr_find"].update(start_lr=0.1, end_lr=0.01))
+    with pytest.raises(ParamsError, match=r"lr_find: start_lr and end_lr must satisfy 0 < start_lr < end_lr"):
+        load_params(path)
+
+
+def test_params_rewritten_by_dvc_exp_run_set_param_still_load(tmp_path):
+    """`dvc exp run -S` rewrites params.yaml as YAML 1.2 (ruamel), unquoting the label "yes"; podium reads it
+    as DVC wrote it, not as YAML 1.1 (where yes, no, on and off are booleans)."""
+    from dvc.utils.hydra import apply_overrides
+
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text())
+    apply_overrides(str(path), ["pseudo_label.rounds=[{name:r1,source:''}]", "pseudo_label.box_thr=0.2"])
+    assert "- yes\n" in path.read_text()  # unquoted now
+    params = load_params(path)
+    assert params["competition"].audio.labels[:2] == ["yes", "no"] and "on" in params["competition"].audio.labels
+    assert params["pseudo_label"].rounds[0].source == "" and params["pseudo_label"].box_thr == 0.2
+    assert params["train_detector"].amp is False  # true/false stay booleans

@@ -167,6 +167,55 @@ def test_a_module_edit_makes_exactly_its_stages_stale(whole_pipeline, module, ex
         path.write_text(old)
 
 
+ROUND1 = {"name": "r1", "source": ""}
+ROUND1_STAGES = {
+    "pseudo_label@0",
+    "round_tune_ensemble@0",
+    "round_submit@0",
+    "round_evaluate_audio@round0-small_cnn",
+    *(f"round_{s}_audio@round0-small_cnn-{k}" for s in ("train", "predict") for k in (0, 1)),
+    *(f"round_evaluate_detector@round0-{m}" for m in ("vfnet", "faster_rcnn")),
+    *(
+        f"round_{s}_detector@round0-{m}-{k}"
+        for s in ("train", "predict")
+        for m in ("vfnet", "faster_rcnn")
+        for k in (0, 1)
+    ),
+}
+
+
+def _ran_stages(output: str) -> set[str]:
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
+
+
+@pytest.mark.slow
+def test_a_pseudo_label_round_runs_only_its_own_stages_and_a_second_adds_only_its_own(whole_pipeline):
+    """One round added to the finished pipeline runs its pseudo_label stage and the round_* copies of training,
+    prediction, evaluation, tuning and submission, and no base stage; its knobs stale only its pseudo_label
+    stage; a second round adds only stages of its own."""
+    project = whole_pipeline
+    take_all = {"box_thr": 0.0, "box_high": 0.0, "box_min_fraction": 0.0, "clip_thr": 0.0}  # tiny models: keep any
+    old = _edit_params(project, lambda p: p["pseudo_label"].update(rounds=[ROUND1], **take_all))
+    try:
+        assert _ran_stages(_sh(["dvc", "repro"], project)) == ROUND1_STAGES
+        assert _stale(project) == set()
+        table = pd.read_csv(project / "rounds/r1/data/folds/audio.csv")
+        assert (table.fold == -1).sum() > 0 and table[table.fold == -1].fname.str.startswith("pseudo/").all()
+        board = json.loads((project / "reports/rounds/r1/leaderboard.json").read_text())
+        assert set(board) == {"detection", "audio"} and (project / "rounds/r1/submissions/detection.csv").is_file()
+        assert json.loads((project / "reports/rounds/r1/pseudo/metrics.json").read_text())["audio"]["samples"] > 0
+
+        _edit_params(project, lambda p: p["pseudo_label"].update(box_repeats=5))
+        assert _stale(project) == {"pseudo_label@0"}
+        second = {"name": "r2", "source": "rounds/r1/"}
+        _edit_params(project, lambda p: p["pseudo_label"].update(box_repeats=3, rounds=[ROUND1, second]))
+        stale = _stale(project)
+        assert "pseudo_label@1" in stale and all(s.endswith("@1") or "@round1-" in s for s in stale), stale
+    finally:
+        (project / "params.yaml").write_text(old)
+    assert _stale(project) == set()
+
+
 TRAINED = "train_detector@faster_rcnn-0"
 
 

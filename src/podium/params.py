@@ -30,9 +30,11 @@ from podium.settings import (
     DetectorTrainConfig,
     Download,
     EnsembleConfig,
+    LrFindConfig,
     MergeExternal,
     Models,
     ParamsError,
+    PseudoLabelConfig,
     SplitFolds,
     SubmitConfig,
 )
@@ -52,6 +54,8 @@ SECTIONS: dict[str, type] = {
     "predict_audio": AudioPredictConfig,
     "ensemble": EnsembleConfig,
     "submit": SubmitConfig,
+    "pseudo_label": PseudoLabelConfig,
+    "lr_find": LrFindConfig,
 }
 
 # Sections with a `per_model` entry per model: a stage expanded per model reads the shared knobs with its
@@ -79,7 +83,32 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "predict_audio": ["predict_audio"],
     "tune_ensemble": ["common.seed", "competition", "ensemble", "models"],
     "submit": ["competition", "submit", "split_folds.folds", "models"],
+    # pseudo-labelling: everything but `rounds`, so adding a round reruns no earlier one
+    "pseudo_label": [
+        "common.sample_rate",
+        "competition.tasks",
+        "models",
+        "split_folds.folds",
+        *(f"pseudo_label.{key}" for key in ("box_thr", "box_high", "box_min_fraction", "box_repeats")),
+        *(f"pseudo_label.{key}" for key in ("clip_thr", "clip_max_per_class", "clip_repeats", "preview")),
+    ],
+    # lr_find/dvc.yaml, run on demand: the training stage's params plus the finder's
+    "lr_find_audio": ["common", "audio_features", "train_audio", "lr_find"],
+    "lr_find_detector": ["common.seed", "train_detector", "lr_find"],
 }
+# A pseudo-labelling round (dvc.yaml's round_* stages) runs the same stage scripts on its own folders: each
+# reads what the base stage of the same script reads.
+ROUND_STAGES = (
+    "train_audio",
+    "predict_audio",
+    "evaluate_audio",
+    "train_detector",
+    "predict_detector",
+    "evaluate_detector",
+    "tune_ensemble",
+    "submit",
+)
+STAGE_PARAMS.update({f"round_{stage}": STAGE_PARAMS[stage] for stage in ROUND_STAGES})
 
 
 def dvc_params(stage: str) -> list[str]:
@@ -156,11 +185,31 @@ def _check(value: Any, tp: Any, where: str) -> Any:
     return value
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader reading booleans as YAML 1.2 does (true/false only). PyYAML follows YAML 1.1, where
+    yes/no/on/off are booleans; DVC writes params.yaml as YAML 1.2 (ruamel), where they are strings, and
+    `dvc exp run -S` rewrites the whole file, unquoting a label such as "yes". Read it the way DVC writes it."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def read_params_yaml(text: str) -> Any:
+    """Plain data from params.yaml text, read as YAML 1.2 reads it (see `_Yaml12Loader`)."""
+    return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 (a SafeLoader subclass)
+
+
 def load_params(path: str | Path) -> dict[str, Any]:
     """Read and check the whole params file: {section name: section dataclass}."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = read_params_yaml(path.read_text()) or {}
     except FileNotFoundError:
         raise ParamsError(f"{path}: params file not found") from None
     except yaml.YAMLError as e:

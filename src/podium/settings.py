@@ -3,6 +3,7 @@ configuration types library functions take. No torch import here: every stage lo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -453,3 +454,75 @@ class SubmitConfig:
 
     def __post_init__(self):
         _bounds(self, max_boxes=(1, _ANY))
+
+
+_ROUND_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True)
+class Round:
+    """One pseudo-labelling round: `name` names its folders (rounds/<name>/...); `source` is the path prefix of
+    the round whose test predictions it labels with: "" for the base pipeline, "rounds/<earlier name>/"."""
+
+    name: str
+    source: str
+
+
+@dataclass(frozen=True)
+class PseudoLabelConfig:
+    """Pseudo-labelling: each round trains every model again, in every fold, on the training data plus the test
+    samples its source round's tuned ensemble is confident about (train-only, fold -1: never validated)."""
+
+    rounds: list[Round]  # [] = off
+    box_thr: float  # detection: fused test boxes at or above this score become pseudo boxes
+    box_high: float  # an image is kept when more than box_min_fraction of its pseudo boxes score above this
+    box_min_fraction: float
+    box_repeats: int  # each kept image enters the training set this many times
+    clip_thr: float  # audio: a clip is kept when its ensemble probability of the top label exceeds this
+    clip_max_per_class: int  # the most confident clips kept per label (0 = no cap)
+    clip_repeats: int
+    preview: int  # samples drawn in each preview (reports/rounds/<name>/pseudo/previews/*.png)
+
+    def __post_init__(self):
+        _bounds(
+            self,
+            box_thr=(0, 1),
+            box_high=(0, 1),
+            box_min_fraction=(0, 1),
+            box_repeats=(1, _ANY),
+            clip_thr=(0, 1),
+            clip_max_per_class=(0, _ANY),
+            clip_repeats=(1, _ANY),
+            preview=(0, _ANY),
+        )
+        earlier: list[str] = []
+        for r in self.rounds:
+            if not _ROUND_NAME.fullmatch(r.name) or r.name in earlier:
+                raise ParamsError(f"rounds: {r.name!r} must be a new name of letters, digits, _ or -")
+            allowed = [""] + [f"rounds/{e}/" for e in earlier]
+            if r.source not in allowed:
+                raise ParamsError(
+                    f'rounds: {r.name}\'s source {r.source!r} must be one of {allowed} ("" = the base pipeline, '
+                    "rounds/<name>/ = an earlier round)"
+                )
+            earlier.append(r.name)
+
+
+@dataclass(frozen=True)
+class LrFindConfig:
+    """LR range test (lr_find/dvc.yaml, run on demand): `steps` training steps on fold `fold`'s training data
+    with the model's own optimizer and data pipeline while the LR rises exponentially from start_lr to end_lr."""
+
+    fold: int
+    steps: int
+    start_lr: float
+    end_lr: float
+    smoothing: float  # exponential moving average of the loss, bias-corrected (fastai's beta)
+    diverge: float  # stop when the smoothed loss exceeds this multiple of its best
+
+    def __post_init__(self):
+        _bounds(self, fold=(0, _ANY), steps=(5, _ANY), start_lr=(0, _ANY), smoothing=(0, 0.999), diverge=(1.1, _ANY))
+        if not 0 < self.start_lr < self.end_lr:
+            raise ParamsError(
+                f"start_lr and end_lr must satisfy 0 < start_lr < end_lr, got {self.start_lr}, {self.end_lr}"
+            )

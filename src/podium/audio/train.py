@@ -89,6 +89,97 @@ class TrainResult:
     history: list[dict[str, float]]
 
 
+def _train_loader(train_set: ClipDataset, cfg: AudioTrainConfig, sampler, generator: torch.Generator) -> DataLoader:
+    loader = DataLoader(
+        train_set,
+        cfg.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        drop_last=True,
+        num_workers=cfg.num_workers,
+        generator=generator,
+    )
+    if len(loader) == 0:
+        raise ValueError(
+            f"the training fold has {len(train_set)} clips, fewer than one batch of "
+            f"{cfg.batch_size}: lower train_audio.batch_size"
+        )
+    return loader
+
+
+def training_loss(
+    net: torch.nn.Module,
+    wave: torch.Tensor,
+    target: torch.Tensor,
+    cfg: AudioTrainConfig,
+    *,
+    max_shift: int,
+    generator: torch.Generator,
+    device: torch.device,
+) -> torch.Tensor:
+    """One batch's training loss (`wave` (B, samples), `target` (B,) class indices, on the CPU): random time
+    shift (up to `max_shift` samples) and gain, mixup, SpecAugment inside the network, label-smoothed cross
+    entropy; every draw from `generator`. Training and the LR range test share it."""
+
+    def spec_aug(spec: torch.Tensor) -> torch.Tensor:
+        return augment.spec_augment(
+            spec, cfg.spec_time_masks, cfg.spec_time_width, cfg.spec_freq_masks, cfg.spec_freq_width, generator
+        )
+
+    wave = augment.random_gain(augment.time_shift(wave, max_shift, generator), cfg.gain_db, generator)
+    wave, target = wave.to(device), target.to(device)
+    wave, partner, lam = augment.mixup(wave, cfg.mixup_alpha, generator)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        logits = net(wave, augment=spec_aug).float()
+    return lam * F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing) + (1 - lam) * F.cross_entropy(
+        logits, target[partner], label_smoothing=cfg.label_smoothing
+    )
+
+
+def lr_range_test(
+    model: AudioClassifier,
+    train_set: ClipDataset,
+    cfg: AudioTrainConfig,
+    lrs: list[float],
+    record: Callable[[float, float], bool],
+    *,
+    sample_rate: int,
+    seed: int,
+    device: torch.device,
+    progress: Callable[[int], Any] | None = None,
+) -> None:
+    """Train `model` for up to len(`lrs`) steps on `train_set` as `train_fold` does (its optimizer, loader,
+    augmentation and loss), the LR of step i set to lrs[i]; `record(lr, loss)` gets each step's loss and says
+    whether to go on (podium.lr_range.LrRange.record: False once the loss diverged). The batches cycle through
+    the data when `lrs` is longer."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model.to(device).train()
+    loader = _train_loader(train_set, cfg, None, torch.Generator().manual_seed(seed))
+    optimizer = OPTIMIZERS[cfg.optimizer](model.parameters(), cfg)
+    max_shift = int(cfg.time_shift * sample_rate)
+    bar = progress(len(lrs)) if progress else None
+    batches = iter(loader)
+    for lr in lrs:
+        try:
+            wave, target = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            wave, target = next(batches)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss = training_loss(model, wave, target, cfg, max_shift=max_shift, generator=generator, device=device)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if bar is not None:
+            bar.update(1)
+        if not record(lr, loss.item()):
+            break
+    if bar is not None:
+        bar.close()
+
+
 def train_fold(
     model: AudioClassifier,
     train_set: ClipDataset,
@@ -111,31 +202,12 @@ def train_fold(
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     sampler = DistributedSampler(train_set, shuffle=True, seed=seed) if distributed else None
     loader_generator = torch.Generator().manual_seed(seed)
-    train_loader = DataLoader(
-        train_set,
-        cfg.batch_size,
-        shuffle=sampler is None,
-        sampler=sampler,
-        drop_last=True,
-        num_workers=cfg.num_workers,
-        generator=loader_generator,
-    )
+    train_loader = _train_loader(train_set, cfg, sampler, loader_generator)
     val_loader = clip_loader(val_set, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
-    if len(train_loader) == 0:
-        raise ValueError(
-            f"the training fold has {len(train_set)} clips, fewer than one batch of "
-            f"{cfg.batch_size}: lower train_audio.batch_size"
-        )
     optimizer = OPTIMIZERS[cfg.optimizer](net.parameters(), cfg)
     scheduler = SCHEDULES[cfg.schedule](optimizer, cfg, len(train_loader))
     max_shift = int(cfg.time_shift * sample_rate)
     targets = torch.tensor(val_set.targets)
-
-    def spec_aug(spec: torch.Tensor) -> torch.Tensor:
-        return augment.spec_augment(
-            spec, cfg.spec_time_masks, cfg.spec_time_width, cfg.spec_freq_masks, cfg.spec_freq_width, generator
-        )
-
     best_acc, best_epoch, best_state, best_proba, history = -1.0, -1, None, None, []
     bar = progress(cfg.epochs * len(train_loader)) if progress else None
     for epoch in range(cfg.epochs):
@@ -144,14 +216,7 @@ def train_fold(
         net.train()
         total, seen = 0.0, 0
         for wave, target in train_loader:
-            wave = augment.random_gain(augment.time_shift(wave, max_shift, generator), cfg.gain_db, generator)
-            wave, target = wave.to(device), target.to(device)
-            wave, partner, lam = augment.mixup(wave, cfg.mixup_alpha, generator)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                logits = net(wave, augment=spec_aug).float()
-            loss = lam * F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing) + (
-                1 - lam
-            ) * F.cross_entropy(logits, target[partner], label_smoothing=cfg.label_smoothing)
+            loss = training_loss(net, wave, target, cfg, max_shift=max_shift, generator=generator, device=device)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
