@@ -49,8 +49,8 @@ def main() -> None:
                 out_folds=out / "folds/detection.csv",
             )
             report["detection"] = asdict(pseudo.detection_counts(kept, classes, len(fused)))
-            rows = [({"file_name": k.file_name, "boxes": _xywh(k)}, []) for k in kept[: knob["preview"]]]
-            if rows:
+            panels = [{"file_name": k.file_name, "policy": k.file_name, "boxes": _xywh(k)} for k in kept]
+            if rows := _grid(panels[: knob["preview"]]):
                 preview.detection_grid(
                     rows, args.test_images, args.test_images, args.reports / "previews/detection.png"
                 )
@@ -75,11 +75,12 @@ def main() -> None:
                 out_folds=out / "folds/audio.csv",
             )
             report["audio"] = asdict(pseudo.audio_counts(kept, classes, len(clips)))
-            rows = [
-                ({"fname": r.fname, "label": f"{r.label} {r.probability:.2f}"}, [])
+            panels = [
+                {"fname": r.fname, "label": label, "policy": f"{r.fname} ({label})"}
                 for r in kept.head(knob["preview"]).itertuples()
+                for label in [f"{r.label} {r.probability:.2f}"]
             ]
-            if rows:
+            if rows := _grid(panels):
                 preview.audio_grid(
                     rows, args.test_clips, args.test_clips, p["common.sample_rate"], args.reports / "previews/audio.png"
                 )
@@ -89,6 +90,12 @@ def main() -> None:
             f"{task}: {counts['samples']} of {counts['of']} test samples pseudo-labelled; "
             f"per class {counts['per_class']}"
         )
+
+
+def _grid(panels: list[dict], columns: int = 3) -> list[tuple[dict, list[dict]]]:
+    """Preview rows for podium.augment.preview's grids: `columns` samples a row, the first as the row's
+    "original", the rest as its "clones" (titled by their `policy`: here the sample's name)."""
+    return [(panels[i], panels[i + 1 : i + columns]) for i in range(0, len(panels), columns)]
 
 
 def _xywh(pred: boxes.ImagePredictions) -> list[list[float]]:

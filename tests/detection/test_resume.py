@@ -11,6 +11,8 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
+# an interrupted training run, then its resumption and an uninterrupted twin: about a minute on 2 cores
+pytestmark = pytest.mark.slow
 
 RUN = r"""
 import json, sys

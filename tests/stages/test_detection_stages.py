@@ -129,6 +129,7 @@ def test_predict_without_tta_equals_the_training_stages_validation(
     assert sum(len(p.scores) for p in oof) > 0
 
 
+@pytest.mark.slow  # two more trainings (about a minute on 2 cores); tests/detection/test_train.py covers the rule
 def test_a_finished_run_retrains_and_evaluate_joins_the_predicted_folds(
     vfnet_run, tiny_data, run_stage, params_factory
 ):
