@@ -53,3 +53,11 @@ def test_the_report_holds_the_suggestion_the_current_lr_and_every_step(tmp_path)
     assert len(saved["history"]) == 9 and set(saved["history"][0]) == {"lr", "loss", "smoothed"}
     assert result["suggested_lr"] == saved["suggested_lr"]
     assert (tmp_path / "lr_find.png").stat().st_size > 1000
+
+
+def test_the_first_steps_of_the_moving_average_are_not_read():
+    tracker = LrRange(smoothing=0.75, diverge=100)  # a 4-step window: steps 0-2 are skipped
+    for lr, loss in zip(lr_ramp(1e-4, 1.0, 9), [0.5, 3.0, 3.0, 2.9, 2.8, 2.5, 2.0, 2.2, 2.6], strict=True):
+        tracker.record(lr, loss)
+    result = tracker.suggestion()
+    assert tracker.smoothed[0] == 0.5 and result["min_loss_lr"] > 1e-3  # not the lucky first loss

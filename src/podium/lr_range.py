@@ -4,7 +4,8 @@ off the curve. Neutral: the audio trainer and the detectors' mmengine hook both 
 
 Rule (stated in every report): the suggested LR is the LR at the smoothed loss's minimum divided by 10 ("one
 order of magnitude before the minimum", fastai's `lr_min`): the minimum itself sits at the edge of divergence.
-The steepest descent (the LR where the smoothed loss falls fastest per log-LR) is reported beside it.
+The steepest descent (the LR where the smoothed loss falls fastest per log-LR, before the minimum) is reported
+beside it. Both skip the first 1 / (1 - smoothing) - 1 steps, where the moving average rests on a few losses.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from podium.files import write_json
 
-RULE = "suggested_lr = the LR at the smoothed loss's minimum / 10"
+RULE = "suggested_lr = the LR at the smoothed loss's minimum / 10 (the first 1/(1-smoothing)-1 steps skipped)"
 
 
 def lr_ramp(start: float, end: float, steps: int) -> list[float]:
@@ -54,9 +55,11 @@ class LrRange:
                 "lower lr_find.start_lr"
             )
         smoothed, log_lr = np.asarray(self.smoothed), np.log10(self.lrs)
-        best = int(np.argmin(smoothed))
+        # the moving average's first steps rest on a few losses (fastai skips the start of the curve too)
+        start = min(round(1 / (1 - self.smoothing)) - 1, len(smoothed) // 4)
+        best = start + int(np.argmin(smoothed[start:]))
         slope = np.gradient(smoothed, log_lr)
-        steep = int(np.argmin(slope[: best + 1]))
+        steep = start + int(np.argmin(slope[start : best + 1]))
         return {
             "suggested_lr": self.lrs[best] / 10,
             "min_loss_lr": self.lrs[best],
