@@ -11,7 +11,6 @@ import pandas as pd
 
 from podium import devices, stage
 from podium.audio import train
-from podium.files import write_json
 from podium.lr_range import LrRange, lr_ramp
 from podium.params import load_stage_params
 from podium.progress import bar
@@ -53,12 +52,7 @@ def main() -> None:
         device=devices.pick_device(cfg.device),
         progress=lambda steps: bar(total=steps, desc=f"{args.model} LR range test", unit="step"),
     )
-    result = tracker.write(args.out, f"{args.model} (fold {finder.fold} training data, {cfg.optimizer})", cfg.lr)
-    write_json(args.out / "metrics.json", {k: v for k, v in result.items() if k != "rule"})
-    print(
-        f"{args.model}: suggested lr {result['suggested_lr']:.3g} (params: {cfg.lr:.3g}); {result['rule']}; "
-        f"{result['steps']} steps"
-    )
+    print(tracker.write(args.out, f"{args.model} (fold {finder.fold} training data, {cfg.optimizer})", cfg.lr))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ Writes: --out (lr_find/detection/<model>): lr_find.json (the suggestion, its rul
 import pandas as pd
 
 from podium import devices, stage
-from podium.files import read_json, write_json
+from podium.files import read_json
 from podium.lr_range import lr_ramp
 from podium.params import load_stage_params
 
@@ -38,12 +38,7 @@ def main() -> None:
         smoothing=finder.smoothing,
         diverge=finder.diverge,
     )
-    result = tracker.write(args.out, f"{args.model} (fold {finder.fold} training data, {cfg.optimizer})", cfg.lr)
-    write_json(args.out / "metrics.json", {k: v for k, v in result.items() if k != "rule"})
-    print(
-        f"{args.model}: suggested lr {result['suggested_lr']:.3g} (params: {cfg.lr:.3g}); {result['rule']}; "
-        f"{result['steps']} steps"
-    )
+    print(tracker.write(args.out, f"{args.model} (fold {finder.fold} training data, {cfg.optimizer})", cfg.lr))
 
 
 if __name__ == "__main__":

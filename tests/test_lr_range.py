@@ -47,11 +47,12 @@ def test_the_report_holds_the_suggestion_the_current_lr_and_every_step(tmp_path)
     tracker = LrRange(smoothing=0.0, diverge=100)
     for lr in lr_ramp(1e-4, 1.0, 9):
         tracker.record(lr, abs(np.log10(lr) + 2) + 1)
-    result = tracker.write(tmp_path, "a model", current_lr=0.003)
+    line = tracker.write(tmp_path, "a model", current_lr=0.003)
     saved = json.loads((tmp_path / "lr_find.json").read_text())
     assert saved["suggested_lr"] == pytest.approx(1e-3) and saved["current_lr"] == 0.003
     assert len(saved["history"]) == 9 and set(saved["history"][0]) == {"lr", "loss", "smoothed"}
-    assert result["suggested_lr"] == saved["suggested_lr"]
+    assert line.startswith("a model: suggested lr 0.001 (params: 0.003)")
+    assert json.loads((tmp_path / "metrics.json").read_text())["suggested_lr"] == saved["suggested_lr"]
     assert (tmp_path / "lr_find.png").stat().st_size > 1000
 
 

@@ -68,10 +68,10 @@ class LrRange:
             "rule": RULE,
         }
 
-    def write(self, out: Path, title: str, current_lr: float) -> dict:
-        """`out`/lr_find.json (the suggestion, the LR the params now use, every step) and `out`/lr_find.png (loss
-        and smoothed loss against the LR on a log axis, the suggestion and the current LR marked); returns the
-        suggestion."""
+    def write(self, out: Path, title: str, current_lr: float) -> str:
+        """`out`/lr_find.json (the suggestion, the LR the params now use, every step), `out`/metrics.json (the
+        LRs, for DVC) and `out`/lr_find.png (loss and smoothed loss against the LR on a log axis, the suggestion
+        and the current LR marked); returns a line saying what it suggests."""
         import matplotlib
 
         matplotlib.use("Agg")
@@ -84,6 +84,7 @@ class LrRange:
             for lr, loss, s in zip(self.lrs, self.losses, self.smoothed, strict=True)
         ]
         write_json(out / "lr_find.json", {**result, "history": steps})
+        write_json(out / "metrics.json", {k: v for k, v in result.items() if k != "rule"})
         fig, ax = plt.subplots(figsize=(6, 4))
         ax.plot(self.lrs, self.losses, color="0.75", linewidth=1, label="loss")
         ax.plot(self.lrs, self.smoothed, color="C0", label="smoothed")
@@ -101,4 +102,7 @@ class LrRange:
         fig.tight_layout()
         fig.savefig(out / "lr_find.png", dpi=90, metadata={"Software": None})
         plt.close(fig)
-        return result
+        return (
+            f"{title}: suggested lr {result['suggested_lr']:.3g} (params: {current_lr:.3g}); {RULE}; "
+            f"{result['steps']} steps"
+        )

@@ -92,6 +92,7 @@ def lr_range_test(
     )
     out = work / "lr_range.json"
     config.train_cfg = dict(type="IterBasedTrainLoop", max_iters=len(lrs))
+    config.train_dataloader.sampler = dict(type="InfiniteSampler", shuffle=True)  # steps may outnumber one epoch
     config.param_scheduler = None
     for key in ("val_dataloader", "val_cfg", "val_evaluator", "test_dataloader", "test_cfg", "test_evaluator"):
         config[key] = None
