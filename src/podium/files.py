@@ -1,7 +1,10 @@
 """Atomic outputs: a stage's output either exists complete or not at all.
 
 Everything is written into a hidden temporary sibling first and renamed into place only when complete, so an
-interrupted or failing stage never leaves a half-written output that could pass as a finished one.
+interrupted or failing stage never leaves a half-written output that could pass as a finished one. `tempfile`
+creates those siblings private (0700 folders, 0600 files, whatever the umask); each gets the mode a plain
+`mkdir`/`open` would have given (0777 / 0666 less the umask) before the rename, so a teammate on a shared server
+reads the outputs as they would any other file.
 """
 
 from __future__ import annotations
@@ -17,6 +20,14 @@ from pathlib import Path
 from typing import Any
 
 
+def umask() -> int:
+    """The process's umask (Python 3.11 has no `os.getumask`: set and restore it; not thread-safe, like
+    `os.umask` itself, which podium never calls from more than one thread)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield an empty temporary folder that replaces `path` when the block finishes without error."""
@@ -28,6 +39,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    tmp.chmod(0o777 & ~umask())
     old = path.with_name(f".{path.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     if path.exists():
@@ -45,6 +57,7 @@ def atomic_file(path: str | Path, mode: str = "w") -> Iterator[Any]:
     try:
         with os.fdopen(fd, mode) as f:
             yield f
+            os.fchmod(f.fileno(), 0o666 & ~umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
