@@ -28,6 +28,7 @@ bench: setup
 	python benchmarks/mmcv_ops.py
 	python benchmarks/fusion_speed.py
 	python benchmarks/augment_speed.py
+	python benchmarks/numerics.py
 
 gpu-check: setup  # on a CUDA machine: the GPU profile's training and TTA speed and peak memory per model
 	python benchmarks/gpu_check.py

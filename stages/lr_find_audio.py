@@ -1,10 +1,11 @@
 """lr_find_audio: the LR range test of one audio model (lr_find/dvc.yaml, run on demand, not by `dvc repro`).
 
 Reads:  --fold_table (data/folds/audio.csv), --clips (data/merged/audio/clips), --augmented (data/augmented/audio);
-        params `common`, `audio_features`, `train_audio` (shared knobs and `per_model[--model]`: the optimizer,
-        batch size and augmentation training uses) and `lr_find` (fold, steps, LR range, smoothing, divergence).
-Writes: --out (lr_find/audio/<model>): lr_find.json (the suggestion, its rule, the LR params use now, every
-        step's LR, loss and smoothed loss), lr_find.png (loss against LR, log axis) and metrics.json (the LRs).
+        params `common`, `numerics`, `audio_features`, `train_audio` (shared knobs and `per_model[--model]`: the
+        optimizer, batch size and augmentation training uses) and `lr_find` (fold, steps, LR range, smoothing,
+        divergence).
+Writes: --out (lr_find/audio/<model>): lr_find.json (the suggestion, its rule, the LR params use now, every step's LR,
+        loss and smoothed loss), lr_find.png (loss against LR, log axis) and metrics.json (the LRs).
 """
 
 import pandas as pd
@@ -20,6 +21,7 @@ def main() -> None:
     args = stage.parse_paths(__doc__, "params", "fold_table", "clips", "augmented", "out", model=str)
     p = load_stage_params(args.params, "lr_find_audio", args.model)
     common, features, cfg, finder = p["common"], p["audio_features"], p["train_audio"], p["lr_find"]
+    devices.pin_numerics(p["numerics"])
     table = pd.read_csv(args.fold_table)
     classes = sorted(table.label.unique())
     train_set, _ = train.fold_datasets(

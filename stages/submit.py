@@ -1,14 +1,15 @@
 """submit: fuse every model's folds on the test set with the tuned ensemble, validate, write the submission
 CSVs, and score them on the local leaderboard when test labels are known.
 
-Reads:  --predictions (predictions/: test.json / test.csv of every model and fold), --ensemble
-        (ensemble/settings.json), --oof_report (reports/ensemble.json: CV scores for the manifest), --raw
-        (data/raw: sample submissions, test images/clips, test labels, the test images' original sizes when an
-        adapter resized them: boxes are written in original pixels); params `competition` (the tasks, the
-        submission formats, the metric), `submit`, `split_folds.folds`, `models`.
-Writes: --out (submissions/): detection.csv, audio.csv, each with a .manifest.json (git commit, params hash,
-        models, folds, CV scores); --metrics (reports/leaderboard.json: local LB of the submission, of each
-        model's fold ensemble and of every single (model, fold)). An invalid submission is never written.
+Reads:  --predictions (predictions/: test.json / test.csv of every model and fold), --ensemble (ensemble/settings.json),
+        --oof_report (reports/ensemble.json: CV scores for the manifest), --raw (data/raw: sample submissions, test
+        images/clips, test labels, the test images' original sizes when an adapter resized them: boxes are written in
+        original pixels); params `competition` (the tasks, the submission formats, the metric), `submit`,
+        `split_folds.folds`, `models`.
+Writes: --out (submissions/): detection.csv, audio.csv, each with a .manifest.json (git commit, params hash, models,
+        folds, CV scores, the numeric environments the predictions were made in); --metrics (reports/leaderboard.json:
+        local LB of the submission, of each model's fold ensemble and of every single (model, fold)). An invalid
+        submission is never written.
 """
 
 import hashlib
@@ -17,10 +18,10 @@ from functools import partial
 
 import pandas as pd
 
-from podium import boxes, probabilities, stage
+from podium import boxes, devices, probabilities, stage
 from podium.data.layout import IMAGE_SUFFIXES, list_files
 from podium.ensemble.tune import BoxSettings, VoteSettings, box_candidates, vote_candidates
-from podium.files import atomic_dir, read_json, write_json
+from podium.files import atomic_dir, fold_dir, read_json, write_json
 from podium.metrics.competition import box_metric
 from podium.params import load_stage_params
 from podium.submission import detection_rows, validate_audio, validate_detection
@@ -78,7 +79,13 @@ def submit_detection(args, out, manifest, settings, cv, models, folds, cfg, comp
     rows.to_csv(out / "detection.csv", index=False)
     write_json(
         out / "detection.manifest.json",
-        {**manifest, "models": list(sets), "ensemble": settings["detection"], "cv": cv["detection"]},
+        {
+            **manifest,
+            "models": list(sets),
+            "ensemble": settings["detection"],
+            "cv": cv["detection"],
+            "numerics": _numerics(args.predictions / "detection", list(sets), folds),
+        },  # fmt: skip
     )
     if not (args.raw / "detection/test_labels.json").exists():
         return None
@@ -103,12 +110,22 @@ def submit_audio(args, out, manifest, settings, cv, models, folds, competition) 
     rows.to_csv(out / "audio.csv", index=False)
     write_json(
         out / "audio.manifest.json",
-        {**manifest, "models": list(probas), "ensemble": settings["audio"], "cv": cv["audio"]},
+        {
+            **manifest,
+            "models": list(probas),
+            "ensemble": settings["audio"],
+            "cv": cv["audio"],
+            "numerics": _numerics(args.predictions / "audio", list(probas), folds),
+        },  # fmt: skip
     )
     if not (args.raw / "audio/test_labels.csv").exists():
         return None
     truth = pd.read_csv(args.raw / "audio/test_labels.csv")
     return {"metric": fmt.metric, **leaderboard(candidates, lambda scores: audio_score(labels(scores), truth, fmt))}
+
+
+def _numerics(predictions, models, folds) -> list[dict]:
+    return devices.recorded_numerics([fold_dir(predictions / m, k) for m in models for k in folds])
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
 """train_audio: one speech-command classifier on one fold (dvc.yaml's matrix expands models x folds).
 
 Reads:  --fold_table (data/folds/audio.csv), --clips (data/merged/audio/clips), --augmented (data/augmented/audio:
-        clips/ + train.csv, the clones; only clones whose parent is not in --fold are trained on); params
-        `common`, `audio_features`, `train_audio` (its shared knobs and `per_model[--model]`).
+        clips/ + train.csv, the clones; only clones whose parent is not in --fold are trained on); params `common`,
+        `numerics`, `audio_features`, `train_audio` (its shared knobs and `per_model[--model]`).
 Writes: --out (models/audio/<model>/fold<k>): model.pt (best weights + classes, features, params), params.yaml
-        (resolved), validation.csv (the fold's validation probabilities, no TTA); --reports
-        (reports/audio/<model>/fold<k>): DVCLive metrics.json (accuracy, macro-F1, per-class recall), per-epoch
-        plots and the confusion matrix.
+        (resolved), numerics.json (the numeric environment it was trained in), validation.csv (the fold's validation
+        probabilities, no TTA); --reports (reports/audio/<model>/fold<k>): DVCLive metrics.json (accuracy, macro-F1,
+        per-class recall), per-epoch plots and the confusion matrix.
 """
 
 import dataclasses
@@ -18,7 +18,7 @@ from dvclive import Live
 from podium import devices, probabilities, stage
 from podium.audio import train
 from podium.coverage import check_clone_folds
-from podium.files import atomic_dir
+from podium.files import atomic_dir, write_json
 from podium.metrics import classification_scores
 from podium.params import load_stage_params, to_dict
 from podium.progress import bar
@@ -30,6 +30,7 @@ def main() -> None:
     )
     p = load_stage_params(args.params, "train_audio", args.model)
     common, features, cfg = p["common"], p["audio_features"], p["train_audio"]
+    devices.pin_numerics(p["numerics"])
     stage.relaunch_with_torchrun(cfg.gpus)
     rank, _ = stage.init_distributed(cfg.device)
     table = pd.read_csv(args.fold_table)
@@ -69,6 +70,7 @@ def main() -> None:
                     live.log_metric(key.replace("_", "/", 1), value)
             live.next_step()
 
+    device = devices.pick_device(cfg.device)
     result = train.train_fold(
         model,
         train_set,
@@ -76,7 +78,7 @@ def main() -> None:
         cfg,
         sample_rate=common.sample_rate,
         seed=common.seed,
-        device=devices.pick_device(cfg.device),
+        device=device,
         log_epoch=log_epoch,
         progress=lambda steps: bar(total=steps, desc=f"{args.model} fold {args.fold}", unit="step", disable=rank != 0),
     )
@@ -90,6 +92,7 @@ def main() -> None:
     live.end()
     resolved = {"common": to_dict(common), "audio_features": to_dict(features), "train_audio": to_dict(cfg)}
     model.load_state_dict(result.state_dict)
+    numerics = devices.numeric_environment(p["numerics"], device)
     with atomic_dir(args.out) as out:
         train.save_checkpoint(
             out / "model.pt",
@@ -102,8 +105,10 @@ def main() -> None:
                 "clip_samples": length,
                 "fold": args.fold,
                 "params": resolved,
+                "numerics": numerics,
             },
         )
+        write_json(out / "numerics.json", numerics)
         (out / "params.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
         table = probabilities.proba_table(
             [path.name for path in val_set.paths], truth, args.fold, result.val_proba, classes

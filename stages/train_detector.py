@@ -1,16 +1,16 @@
 """train_detector: one MMDetection model on one fold (dvc.yaml's matrix expands models x folds).
 
-Reads:  --fold_table (data/folds/detection.csv), --merged (data/merged/detection: images/, train.json),
-        --augmented (data/augmented/detection: the clones; only those whose parent trains here are used);
-        params `common.seed`, `train_detector` (its shared knobs and `per_model[--model]`).
-Writes: --out (models/detection/<model>/fold<k>): model.pth (best weights by validation mAP, with classes,
-        model and fold), params.yaml (the resolved params: what predict_detector rebuilds the model from),
-        config.py (the resolved mmengine config, for mmdet's own tools; podium never executes it),
-        validation.json (the fold's validation predictions, original-image pixels, no TTA);
-        --reports (reports/detection/<model>/fold<k>): metrics.json (COCO mAP, mAP@0.5, per-class AP) and
-        live/ (DVCLive: losses and mAP per epoch). --work (work/detection/<model>/fold<k>, not a DVC output: git- and
-        DVC-ignored) keeps mmengine's checkpoints and its log so an interrupted run resumes when rerun with
-        the same config.
+Reads:  --fold_table (data/folds/detection.csv), --merged (data/merged/detection: images/, train.json), --augmented
+        (data/augmented/detection: the clones; only those whose parent trains here are used); params `common.seed`,
+        `numerics`, `train_detector` (its shared knobs and `per_model[--model]`).
+Writes: --out (models/detection/<model>/fold<k>): model.pth (best weights by validation mAP, with classes, model, fold
+        and numeric environment), numerics.json (the same environment), params.yaml (the resolved params: what
+        predict_detector rebuilds the model from), config.py (the resolved mmengine config, for mmdet's own tools;
+        podium never executes it), validation.json (the fold's validation predictions, original-image pixels, no TTA);
+        --reports (reports/detection/<model>/fold<k>): metrics.json (COCO mAP, mAP@0.5, per-class AP) and live/
+        (DVCLive: losses and mAP per epoch). --work (work/detection/<model>/fold<k>, not a DVC output: git- and
+        DVC-ignored) keeps mmengine's checkpoints and its log so an interrupted run resumes when rerun with the same
+        config.
 """
 
 import pandas as pd
@@ -29,6 +29,7 @@ def main() -> None:
     p = load_stage_params(args.params, "train_detector", args.model)
     seed, cfg = p["common.seed"], p["train_detector"]
     devices.hide_gpus_for_cpu(cfg.device)
+    devices.pin_numerics(p["numerics"])
     stage.relaunch_with_torchrun(cfg.gpus)
     stage.init_distributed(cfg.device)
     import torch
@@ -56,10 +57,16 @@ def main() -> None:
     if result is None:  # not rank 0
         return
     meta = {"model": args.model, "fold": args.fold}
+    numerics = devices.numeric_environment(p["numerics"], next(result.model.parameters()).device)
     with atomic_dir(args.out) as out:
         torch.save(
-            {"state_dict": result.model.state_dict(), "meta": {"classes": result.classes, **meta}}, out / "model.pth"
+            {
+                "state_dict": result.model.state_dict(),
+                "meta": {"classes": result.classes, **meta, "numerics": numerics},
+            },
+            out / "model.pth",
         )
+        write_json(out / "numerics.json", numerics)
         (out / "params.yaml").write_text(
             yaml.safe_dump({"common.seed": seed, "train_detector": to_dict(cfg)}, sort_keys=False)
         )

@@ -12,7 +12,22 @@ from pathlib import Path
 import pytest
 import yaml
 
+from podium.devices import pin_numerics
+from podium.params import load_params
+
 ROOT = Path(__file__).resolve().parents[1]
+# In-process tests compute the way the stages do (params' numerics), pinned before any test runs torch.
+pin_numerics(load_params(ROOT / "params.yaml")["numerics"])
+
+# The variables another machine would differ in: a wider ISA chosen for every library that dispatches on it,
+# one thread. In numerics.mode exact a stage must give the same bytes under them as without them.
+OTHER_MACHINE = {
+    "ATEN_CPU_CAPABILITY": "avx512",
+    "ONEDNN_MAX_CPU_ISA": "AVX512_CORE",
+    "MKL_CBWR": "AUTO",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 
 TINY = {
     "download": {
@@ -104,8 +119,10 @@ def params_factory(tmp_path: Path):
     return lambda **overrides: write_tiny_params(tmp_path, **overrides)
 
 
-def _run_stage(name: str, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+def _run_stage(
+    name: str, *args: str | Path, check: bool = True, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT / "src")}
     result = subprocess.run(
         [sys.executable, str(ROOT / "stages" / f"{name}.py"), *map(str, args)],
         capture_output=True,
@@ -126,7 +143,8 @@ def write_params():
 
 @pytest.fixture(scope="session")
 def run_stage():
-    """run_stage(name, *args, check=True): run stages/<name>.py in a subprocess, as dvc.yaml would."""
+    """run_stage(name, *args, check=True, env=None): run stages/<name>.py in a subprocess, as dvc.yaml would
+    (`env`: variables added to this process's environment)."""
     return _run_stage
 
 
@@ -170,6 +188,12 @@ def malicious_checkpoint():
         return path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def other_machine() -> dict:
+    """Environment variables that emulate another machine's numeric defaults (OTHER_MACHINE)."""
+    return dict(OTHER_MACHINE)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,8 @@
 (the checks `submit` runs, on any submission file), `podium profile NAME` (a params profile, e.g. the GPU
 server's or a competition's preset: printed as `dvc exp run` arguments, or written into params.yaml with
 --apply), `podium kaggle submit SUB.csv` (submit to Kaggle, wait for the public score, record it) and
-`podium board` (CV against local and public LB, one point per DVC experiment).
+`podium board` (CV against local and public LB, one point per DVC experiment) and `podium doctor` (would this
+machine reproduce the committed submissions byte for byte, and if not, why).
 
     podium diff submissions/detection.csv old/detection.csv --raw data/raw
     podium validate submissions/audio.csv --raw data/raw
@@ -10,6 +11,7 @@ server's or a competition's preset: printed as `dvc exp run` arguments, or writt
     podium kaggle submit submissions/detection.csv [--timeout 600]
     podium kaggle refresh
     podium board [--task detection]
+    podium doctor [--submissions submissions]
 """
 
 from __future__ import annotations
@@ -59,6 +61,42 @@ def _kaggle(args) -> None:
     scores = kaggle_lb.current_scores(args.submission.parent if args.submission else Path("submissions"),
                                       args.history, args.scores)  # fmt: skip
     print(f"{args.scores}: {scores}")
+
+
+def _doctor(args) -> bool:
+    """Print, per submission manifest, whether this machine would reproduce it; True when all would."""
+    from podium import devices
+    from podium.params import load_params
+
+    numerics = load_params(args.params)["numerics"]
+    try:
+        devices.pin_numerics(numerics)
+        refused = None
+    except PodiumError as e:
+        refused = str(e)
+    import torch
+
+    here = {"cpu": devices.numeric_environment(numerics, torch.device("cpu"))}
+    if torch.cuda.is_available():
+        here["cuda"] = devices.numeric_environment(numerics, torch.device("cuda"))
+    print("this machine:", json.dumps(here))
+    manifests = sorted(args.submissions.glob("*.manifest.json"))
+    if not manifests:
+        raise PodiumError(f"{args.submissions}: no *.manifest.json here; run `dvc repro` first, or pass --submissions")
+    ok = True
+    for path in manifests:
+        recorded = read_json(path).get("numerics")
+        if not recorded:
+            problems = ["records no numeric environment (made by an older podium); rerun the pipeline"]
+        else:
+            problems = [refused] if refused else []
+            for env in recorded:
+                problems += devices.reproduction_problems(env, here.get(env.get("device"), {}))
+        ok &= not problems
+        print(f"{path}: " + ("reproducible here" if not problems else "would differ here:"))
+        for problem in dict.fromkeys(problems):
+            print(f"  - {problem}")
+    return ok
 
 
 def _competition(params: Path):
@@ -140,10 +178,15 @@ def main(argv: list[str] | None = None) -> None:
     board.add_argument("--task", default="detection")
     board.add_argument("--history", type=Path, default=Path(HISTORY))
     board.add_argument("--out", type=Path, default=Path("reports/kaggle/board.png"))
+    doctor = sub.add_parser("doctor", help="would this machine reproduce the submissions' bytes? (numerics)")
+    doctor.add_argument("--params", type=Path, default=Path("params.yaml"), help="numerics: the mode to check")
+    doctor.add_argument("--submissions", type=Path, default=Path("submissions"), help="the *.manifest.json to check")
     args = parser.parse_args(argv)
     try:
         if args.command == "kaggle":
             _kaggle(args)
+        elif args.command == "doctor":
+            sys.exit(0 if _doctor(args) else 1)
         elif args.command == "board":
             from podium.board import board as draw_board
 

@@ -33,6 +33,7 @@ from podium.settings import (
     LrFindConfig,
     MergeExternal,
     Models,
+    Numerics,
     ParamsError,
     PseudoLabelConfig,
     SplitFolds,
@@ -43,6 +44,7 @@ SECTIONS: dict[str, type] = {
     "competition": Competition,
     "models": Models,
     "common": Common,
+    "numerics": Numerics,
     "download": Download,
     "merge_external": MergeExternal,
     "split_folds": SplitFolds,
@@ -75,12 +77,12 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "merge_external": ["common", "competition.detection.classes", "competition.audio.labels", "merge_external"],
     "split_folds": ["common.seed", "split_folds"],
     "augment": ["common", "augment"],
-    "train_audio": ["common", "audio_features", "train_audio"],
+    "train_audio": ["common", "numerics", "audio_features", "train_audio"],
     "evaluate_audio": [],
-    "train_detector": ["common.seed", "train_detector"],
+    "train_detector": ["common.seed", "numerics", "train_detector"],
     "evaluate_detector": ["competition.detection.metric", "competition.detection.iou_thr"],
-    "predict_detector": ["predict_detector"],
-    "predict_audio": ["predict_audio"],
+    "predict_detector": ["numerics", "predict_detector"],
+    "predict_audio": ["numerics", "predict_audio"],
     "tune_ensemble": ["common.seed", "competition", "ensemble", "models"],
     "submit": ["competition", "submit", "split_folds.folds", "models"],
     # pseudo-labelling: everything but `rounds`, so adding a round reruns no earlier one
@@ -93,8 +95,8 @@ STAGE_PARAMS: dict[str, list[str]] = {
         *(f"pseudo_label.{key}" for key in ("clip_thr", "clip_max_per_class", "clip_repeats", "preview")),
     ],
     # lr_find/dvc.yaml, run on demand: the training stage's params plus the finder's
-    "lr_find_audio": ["common", "audio_features", "train_audio", "lr_find"],
-    "lr_find_detector": ["common.seed", "train_detector", "lr_find"],
+    "lr_find_audio": ["common", "numerics", "audio_features", "train_audio", "lr_find"],
+    "lr_find_detector": ["common.seed", "numerics", "train_detector", "lr_find"],
 }
 # A pseudo-labelling round (dvc.yaml's round_* stages) runs the same stage scripts on its own folders: each
 # reads what the base stage of the same script reads.

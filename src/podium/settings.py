@@ -116,6 +116,17 @@ class Common:
 
 
 @dataclass(frozen=True)
+class Numerics:
+    """How torch computes in every training and prediction stage (podium.devices.pin_numerics)."""
+
+    mode: Literal["exact", "fast"]  # exact: the same bytes on any x86-64 CPU with AVX2; fast: this machine's best
+    threads: int  # exact: torch's intra-op threads on every machine (results depend on the number)
+
+    def __post_init__(self):
+        _bounds(self, threads=(1, 1024))
+
+
+@dataclass(frozen=True)
 class GenericDetection:
     """A detection competition's own files (download.layout: generic), paths relative to its download's root."""
 

@@ -11,7 +11,7 @@ from podium.audio.train import load_checkpoint
 from podium.probabilities import read_table
 
 
-def _train(run_stage, params, data, out, model="small_cnn", fold=0, check=True):
+def _train(run_stage, params, data, out, model="small_cnn", fold=0, check=True, env=None):
     return run_stage(
         "train_audio",
         "--params",
@@ -31,10 +31,11 @@ def _train(run_stage, params, data, out, model="small_cnn", fold=0, check=True):
         "--reports",
         out / f"reports/{model}/fold{fold}",
         check=check,
+        env=env,
     )
 
 
-def _predict(run_stage, params, data, out, model="small_cnn", fold=0, model_fold=None, check=True):
+def _predict(run_stage, params, data, out, model="small_cnn", fold=0, model_fold=None, check=True, env=None):
     model_fold = fold if model_fold is None else model_fold
     return run_stage(
         "predict_audio",
@@ -55,6 +56,7 @@ def _predict(run_stage, params, data, out, model="small_cnn", fold=0, model_fold
         "--out",
         out / f"predictions/audio/{model}/fold{fold}",
         check=check,
+        env=env,
     )
 
 
@@ -88,7 +90,7 @@ def trained(tmp_path_factory, tiny_data, write_params, run_stage):
 def test_train_writes_weights_validation_and_reports(trained, tiny_data):
     root, _ = trained
     fold0 = root / "models/small_cnn/fold0"
-    assert sorted(p.name for p in fold0.iterdir()) == ["model.pt", "params.yaml", "validation.csv"]
+    assert sorted(p.name for p in fold0.iterdir()) == ["model.pt", "numerics.json", "params.yaml", "validation.csv"]
     validation = read_table(fold0 / "validation.csv", "small_cnn", 0, "train_audio")
     folds = pd.read_csv(tiny_data / "folds/audio.csv")
     assert sorted(validation.fname) == sorted(folds.fname[folds.fold == 0])
@@ -134,11 +136,34 @@ def test_predict_refuses_another_folds_model(trained, tiny_data, run_stage):
     assert wrong.returncode == 2 and "holds small_cnn fold 0, not small_cnn fold 1" in wrong.stderr
 
 
-def test_training_is_deterministic_on_cpu(tmp_path, trained, tiny_data, run_stage):
+def test_exact_numerics_give_the_same_bytes_under_another_machines_settings(
+    tmp_path, trained, tiny_data, run_stage, other_machine
+):
+    """numerics.mode exact: a fold trained and predicted with other ISA caps and another thread count in the
+    environment (as another machine would have) is byte-identical, and records the pinned environment."""
     root, params = trained
-    _train(run_stage, params, tiny_data, tmp_path)
-    a = (root / "models/small_cnn/fold0/validation.csv").read_text()
-    assert (tmp_path / "models/small_cnn/fold0/validation.csv").read_text() == a
+    _train(run_stage, params, tiny_data, tmp_path, env=other_machine)
+    for name in ("model.pt", "validation.csv", "numerics.json"):
+        a, b = root / "models/small_cnn/fold0" / name, tmp_path / "models/small_cnn/fold0" / name
+        assert a.read_bytes() == b.read_bytes(), name
+    recorded = json.loads((tmp_path / "models/small_cnn/fold0/numerics.json").read_text())
+    assert recorded | {"torch": None, "onednn": None, "mkl": None} == {
+        "mode": "exact",
+        "arch": "x86_64",
+        "cpu_capability": "AVX2",
+        "onednn_max_isa": "AVX2",
+        "mkl_cbwr": "AVX2",
+        "threads": 2,
+        "torch": None,
+        "onednn": None,
+        "mkl": None,
+        "device": "cpu",
+    }
+    for out, env in ((root, None), (tmp_path, other_machine)):
+        _predict(run_stage, params, tiny_data, out, env=env)
+    for name in ("oof.csv", "test.csv", "numerics.json"):
+        a, b = (out / "predictions/audio/small_cnn/fold0" / name for out in (root, tmp_path))
+        assert a.read_bytes() == b.read_bytes(), name
 
 
 @pytest.mark.slow
@@ -146,6 +171,9 @@ def test_two_process_ddp_on_cpu(tmp_path, tiny_data, params_factory, run_stage):
     params = params_factory(train_audio={"gpus": 2, "batch_size": 2})
     result = _train(run_stage, params, tiny_data, tmp_path)
     assert "launching 2 processes" in result.stdout
+    # the torchrun workers computed in the pinned environment too
+    recorded = json.loads((tmp_path / "models/small_cnn/fold0/numerics.json").read_text())
+    assert (recorded["mode"], recorded["cpu_capability"], recorded["threads"]) == ("exact", "AVX2", 2)
     validation = read_table(tmp_path / "models/small_cnn/fold0/validation.csv", "small_cnn", 0, "train_audio")
     folds = pd.read_csv(tiny_data / "folds/audio.csv")
     assert sorted(validation.fname) == sorted(folds.fname[folds.fold == 0])

@@ -11,7 +11,7 @@ import yaml
 from podium.boxes import read_predictions
 
 
-def _train(run_stage, params, data, out, model="vfnet", fold=0, check=True):
+def _train(run_stage, params, data, out, model="vfnet", fold=0, check=True, env=None):
     return run_stage(
         "train_detector",
         "--params",
@@ -33,10 +33,11 @@ def _train(run_stage, params, data, out, model="vfnet", fold=0, check=True):
         "--reports",
         out / f"reports/{model}/fold{fold}",
         check=check,
+        env=env,
     )
 
 
-def _predict(run_stage, params, data, root, out, model="vfnet", fold=0, model_fold=None, check=True):
+def _predict(run_stage, params, data, root, out, model="vfnet", fold=0, model_fold=None, check=True, env=None):
     model_fold = fold if model_fold is None else model_fold
     return run_stage(
         "predict_detector",
@@ -57,6 +58,7 @@ def _predict(run_stage, params, data, root, out, model="vfnet", fold=0, model_fo
         "--out",
         out,
         check=check,
+        env=env,
     )
 
 
@@ -92,7 +94,13 @@ def vfnet_run(tmp_path_factory, tiny_data, run_stage, write_params):
 
 def _check_outputs(root, model, tiny_data):
     out = root / f"models/{model}/fold0"
-    assert sorted(p.name for p in out.iterdir()) == ["config.py", "model.pth", "params.yaml", "validation.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.py",
+        "model.pth",
+        "numerics.json",
+        "params.yaml",
+        "validation.json",
+    ]
     classes, validation, meta = read_predictions(out / "validation.json")
     folds = pd.read_csv(tiny_data / "folds/detection.csv")
     assert sorted(p.file_name for p in validation) == sorted(folds.file_name[folds.fold == 0])
@@ -105,6 +113,28 @@ def _check_outputs(root, model, tiny_data):
 
 def test_vfnet_one_epoch(vfnet_run, tiny_data):
     _check_outputs(vfnet_run[0], "vfnet", tiny_data)
+
+
+@pytest.mark.slow  # one more training and two predictions (about a minute on 2 cores); the audio stages test the same
+def test_exact_numerics_give_the_same_bytes_under_another_machines_settings(
+    vfnet_run, tiny_data, run_stage, other_machine, tmp_path
+):
+    root, params = vfnet_run
+    _train(run_stage, params, tiny_data, tmp_path, env=other_machine)
+    for name in ("model.pth", "validation.json", "numerics.json"):
+        a, b = root / "models/vfnet/fold0" / name, tmp_path / "models/vfnet/fold0" / name
+        assert a.read_bytes() == b.read_bytes(), name
+    _predict(run_stage, params, tiny_data, root, tmp_path / "a")
+    _predict(run_stage, params, tiny_data, tmp_path, tmp_path / "b", env=other_machine)
+    for name in ("oof.json", "test.json", "numerics.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    recorded = json.loads((tmp_path / "b/numerics.json").read_text())
+    assert (recorded["mode"], recorded["cpu_capability"], recorded["onednn_max_isa"], recorded["threads"]) == (
+        "exact",
+        "AVX2",
+        "AVX2",
+        2,
+    )
 
 
 @pytest.mark.slow

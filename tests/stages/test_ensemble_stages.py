@@ -9,7 +9,10 @@ import pandas as pd
 import pytest
 
 from podium.boxes import ImagePredictions, write_predictions
+from podium.files import write_json
 from podium.probabilities import write_table
+
+NUMERICS = {"mode": "exact", "threads": 2, "device": "cpu"}  # a predict stage's numerics.json, shortened
 
 
 def _truth_predictions(coco, noise=0.0):
@@ -70,6 +73,8 @@ def predictions(tmp_path, tiny_data):
                 "small_cnn",
                 fold,
             )
+    for folder in root.glob("*/*/fold*"):  # as the predict stages record it
+        write_json(folder / "numerics.json", NUMERICS)
     return root
 
 
@@ -144,6 +149,7 @@ def test_tune_then_submit_scores_perfect_predictions_perfectly(
     assert sub.image_id.tolist() == sample.image_id.tolist()
     manifest = json.loads((tmp_path / "submissions/audio.manifest.json").read_text())
     assert manifest["models"] == ["small_cnn"] and manifest["folds"] == [0, 1] and len(manifest["params_sha256"]) == 64
+    assert manifest["numerics"] == [NUMERICS]  # the environments its predictions were made in, once each
 
 
 def _drop_a_test_image(predictions):
