@@ -97,6 +97,8 @@ def main() -> None:
             seed=0,
             use_cuda=False,
             distributed=False,
+            metric=None,
+            label=name,
         )
         model = build_detector(config.model, "cpu")
         checkpoint = tmp / f"{name}.pth"

@@ -228,11 +228,14 @@ def tuning(args) -> None:
     old = old_trial(oof, truth, start_settings)
     old_time = time.perf_counter() - start
     start = time.perf_counter()
-    tune_boxes(oof, truth, ["wheat"], start_settings, trials=1, seed=0, workers=1)  # single, equal, 1 trial
+    scoring = dict(
+        metric="coco_map", iou_thr=0.5, empty_images="excluded", no_finding=""
+    )  # what tune_boxes defaulted to
+    tune_boxes(oof, truth, ["wheat"], start_settings, trials=1, seed=0, workers=1, **scoring)  # single, equal, 1 trial
     one = time.perf_counter() - start
     start = time.perf_counter()
     best, score, single, equal = tune_boxes(
-        oof, truth, ["wheat"], start_settings, trials=args.trials, seed=0, workers=1
+        oof, truth, ["wheat"], start_settings, trials=args.trials, seed=0, workers=1, **scoring
     )
     total = time.perf_counter() - start
     print(f"one trial as before (ensemble-boxes + coco_map): {old_time:.1f} s (OOF mAP {old:.4f})")

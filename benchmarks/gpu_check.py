@@ -78,7 +78,7 @@ def check_detector(name: str, params: dict, steps: int, images: int, tmp: Path) 
     predict = resolve_model(params["predict_detector"], name, "predict_detector")
     config = build_train_config(
         name, cfg, classes=CLASSES, online=[], train_ann="x.json", val_ann="y.json", work_dir=str(tmp / "work"),
-        reports_dir=str(tmp / "live"), seed=0, use_cuda=DEVICE == "cuda", distributed=False,
+        reports_dir=str(tmp / "live"), seed=0, use_cuda=DEVICE == "cuda", distributed=False, metric=None, label=name,
     )  # fmt: skip
     reset_peak()
     model = build_detector(config.model, DEVICE)

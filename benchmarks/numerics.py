@@ -64,7 +64,7 @@ def _child(mode: str, steps: int) -> dict:
             cfg = dataclasses.replace(resolve_model(params["train_detector"], name, "train_detector"), device="cpu")
             config = build_train_config(
                 name, cfg, classes=CLASSES, online=[], train_ann="x.json", val_ann="y.json", work_dir=tmp,
-                reports_dir=tmp, seed=0, use_cuda=False, distributed=False,
+                reports_dir=tmp, seed=0, use_cuda=False, distributed=False, metric=None, label=name,
             )  # fmt: skip
             torch.manual_seed(0)
             np.random.seed(0)

@@ -48,7 +48,7 @@ def main() -> None:
             else:
                 src = kaggle_download(dl.kaggle_competition, cache, os.environ, Path.home())
             options = dict(
-                unknown_fraction=dl.unknown_fraction, silence_clips=dl.silence_clips, seed=common.seed,
+                unknown_fraction=dl.unknown_fraction, silence_fraction=dl.silence_fraction, seed=common.seed,
                 sample_rate=common.sample_rate, clip_seconds=common.clip_seconds, image_size=dl.image_size,
                 fuse_radiologists=dl.fuse_radiologists, fuse_iou_thr=dl.fuse_iou_thr, generic=dl.generic,
                 classes=p["competition.detection.classes"], labels=p["competition.audio.labels"],

@@ -3,7 +3,7 @@ the ensemble sees) joined into one set and scored.
 
 Reads:  --fold_table (data/folds/detection.csv), --merged (data/merged/detection/train.json: the ground
         truth), --predictions (predictions/: detection/<model>/fold<k>/oof.json for every fold of --model);
-        params `competition.detection.metric` and `.iou_thr`.
+        params `competition.detection.metric`, `.iou_thr`, `.empty_images` and `.no_finding`.
 Writes: --oof (oof/detection/<model>.json), --metrics (reports/detection/<model>/cv.json: `score`, the
         competition's metric, and per fold; COCO mAP, mAP@0.5, per-class AP, per-fold mAP whatever the metric).
         Fails unless every validation image is predicted exactly once.
@@ -24,6 +24,7 @@ def main() -> None:
     args = stage.parse_paths(__doc__, "params", "fold_table", "merged", "predictions", "oof", "metrics", model=str)
     p = load_stage_params(args.params, "evaluate_detector")
     metric_name, iou_thr = p["competition.detection.metric"], p["competition.detection.iou_thr"]
+    empty_images, no_finding = p["competition.detection.empty_images"], p["competition.detection.no_finding"]
     folds = pd.read_csv(args.fold_table)
     fold_ids = validation_folds(folds)
     classes, sets = read_model_sets(args.predictions, [args.model], fold_ids, "oof")
@@ -36,7 +37,10 @@ def main() -> None:
 
     def competition_score(preds: list) -> float:
         scope = restrict(truth, [p.file_name for p in preds])
-        return box_metric(metric_name, scope, classes, iou_thr=iou_thr)(preds)
+        metric = box_metric(
+            metric_name, scope, classes, iou_thr=iou_thr, empty_images=empty_images, no_finding=no_finding
+        )
+        return metric(preds)
 
     scores = {
         "metric": metric_name,

@@ -2,14 +2,18 @@
 
 Reads:  --merged (data/merged); params `common.seed`, `split_folds`.
 Writes: --out (data/folds): detection.csv (file_name,source,group,fold), audio.csv (fname,label,source,
-        group,fold) with fold -1 for train-only external samples, and summary.json (per-fold label counts and
-        the resolved params).
+        group,fold) with fold -1 for train-only external samples, and summary.json (per-fold label counts, each
+        class's share of the training boxes / clips, the resolved params). Prints the class balance, and a
+        warning for a class above `split_folds.warn_class_share`.
 """
+
+import sys
+from itertools import chain
 
 import pandas as pd
 
 from podium import stage
-from podium.data.folds import assign_folds, detection_strata, fold_summary
+from podium.data.folds import assign_folds, class_shares, detection_strata, fold_summary
 from podium.data.layout import COMPETITION
 from podium.files import atomic_dir, read_json, write_json
 from podium.params import load_stage_params, to_dict
@@ -34,6 +38,7 @@ def main() -> None:
             table["fold"] = assign_folds(strata, table.group.tolist(), _train_only(table, cfg), len(cfg.folds), seed)
             table.to_csv(out / "detection.csv", index=False)
             summary["detection"] = fold_summary(table.fold.to_numpy(), [s.split("|")[0] for s in strata])
+            summary["detection"]["class_share"] = _balance("detection boxes", list(chain(*labels.values())), cfg)
         if (args.merged / "audio/train.csv").exists():
             table = pd.read_csv(args.merged / "audio/train.csv").drop(columns=["orig_file"])
             table["fold"] = assign_folds(
@@ -41,7 +46,22 @@ def main() -> None:
             )
             table.to_csv(out / "audio.csv", index=False)
             summary["audio"] = fold_summary(table.fold.to_numpy(), table.label.tolist())
+            summary["audio"]["class_share"] = _balance("audio clips", table.label.tolist(), cfg)
         write_json(out / "summary.json", summary)
+
+
+def _balance(what: str, labels: list[str], cfg) -> dict[str, float]:
+    shares = class_shares(labels) if labels else {}
+    print(f"{what}: " + (", ".join(f"{c} {s:.1%}" for c, s in shares.items()) or "none"))
+    for label, share in shares.items():
+        if share > cfg.warn_class_share:
+            print(
+                f"warning: {label} is {share:.0%} of the {what} (over split_folds.warn_class_share "
+                f"{cfg.warn_class_share:.0%}): check the download's labels and the preset's sampling "
+                "(download.silence_fraction, download.unknown_fraction)",
+                file=sys.stderr,
+            )
+    return {label: round(share, 4) for label, share in shares.items()}
 
 
 def _train_only(table: pd.DataFrame, cfg) -> list[bool]:

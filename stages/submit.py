@@ -29,6 +29,7 @@ from podium.submission.formats import (
     check_sample_grammar,
     check_test_coverage,
     read_original_sizes,
+    submission_boxes,
     to_original_sizes,
 )
 from podium.submission.leaderboard import audio_score, by_stem, detection_score, image_sizes, leaderboard
@@ -73,7 +74,12 @@ def submit_detection(args, out, manifest, settings, cv, models, folds, cfg, comp
     sample_path = args.raw / "detection/sample_submission.csv"
     sample = pd.read_csv(sample_path, keep_default_na=False, dtype=str)
     check_sample_grammar(sample, classes, fmt, sample_path)
-    rows = detection_rows(restore(candidates["submission"]["all"]), classes, fmt, cfg.max_boxes)
+    room = cfg.max_boxes + bool(fmt.no_finding)  # the no-finding group is written beside max_boxes findings
+
+    def submitted(preds):
+        return submission_boxes(restore(preds), classes, fmt, cfg.max_boxes)
+
+    rows = detection_rows(submitted(candidates["submission"]["all"]), classes, fmt, room)
     rows = rows.set_index(fmt.id_column).loc[sample[fmt.id_column]].reset_index()
     validate_detection(rows, sample, classes, sizes, fmt)
     rows.to_csv(out / "detection.csv", index=False)
@@ -90,9 +96,11 @@ def submit_detection(args, out, manifest, settings, cv, models, folds, cfg, comp
     if not (args.raw / "detection/test_labels.json").exists():
         return None
     truth = by_stem(read_json(args.raw / "detection/test_labels.json"))
-    metric = box_metric(fmt.metric, truth, classes, iou_thr=fmt.iou_thr)
-    score = partial(detection_score, classes=classes, metric=metric, sizes=sizes, fmt=fmt, max_boxes=cfg.max_boxes)
-    return {"metric": fmt.metric, **leaderboard(candidates, lambda preds: score(restore(preds)))}
+    metric = box_metric(
+        fmt.metric, truth, classes, iou_thr=fmt.iou_thr, empty_images=fmt.empty_images, no_finding=fmt.no_finding
+    )
+    score = partial(detection_score, classes=classes, metric=metric, sizes=sizes, fmt=fmt, max_boxes=room)
+    return {"metric": fmt.metric, **leaderboard(candidates, lambda preds: score(submitted(preds)))}
 
 
 def submit_audio(args, out, manifest, settings, cv, models, folds, competition) -> dict | None:

@@ -92,8 +92,9 @@ def _tone(rng: np.random.Generator, word: int, seconds: float = 1.0, rate: int =
 def speech_challenge(root: Path, *, speakers: int = 3, test: int = 6, seed: int = 0) -> Path:
     """The TensorFlow Speech Recognition Challenge's download in miniature: `train.7z` (train/audio/<word>/
     <speaker>_nohash_<n>.wav, train/audio/_background_noise_/*.wav, train/validation_list.txt and
-    testing_list.txt with lines like `right/a69b9b3e_nohash_0.wav`), `test.7z` (test/audio/clip_<hex>.wav) and
-    `sample_submission.csv` (`fname,label`), zipped as tensorflow-speech-recognition-challenge.zip. 16 kHz
+    testing_list.txt with lines like `right/a69b9b3e_nohash_0.wav`), `test.7z` (test/audio/clip_<hex>.wav),
+    `sample_submission.7z` (sample_submission.csv: `fname,label`) and `link_to_gcp_credits_form.txt`: the
+    competition's file list, zipped as tensorflow-speech-recognition-challenge.zip. 16 kHz
     16-bit PCM, as the dataset's README says; 10 commands and 2 other words here (the real one has 30 words)."""
     import py7zr
     import soundfile as sf
@@ -125,11 +126,13 @@ def speech_challenge(root: Path, *, speakers: int = 3, test: int = 6, seed: int 
     for name in ("train", "test"):
         with py7zr.SevenZipFile(download / f"{name}.7z", "w") as z:
             z.writeall(files / name, name)
+    with py7zr.SevenZipFile(download / "sample_submission.7z", "w") as z:
+        z.write(files / "sample_submission.csv", "sample_submission.csv")
+    (download / "link_to_gcp_credits_form.txt").write_text("https://example.invalid/gcp-credits\n")
     archive = root / "tensorflow-speech-recognition-challenge.zip"
     with zipfile.ZipFile(archive, "w") as z:
-        for name in ("train.7z", "test.7z"):
+        for name in ("train.7z", "test.7z", "sample_submission.7z", "link_to_gcp_credits_form.txt"):
             z.write(download / name, name)
-        z.write(files / "sample_submission.csv", "sample_submission.csv")
     return archive
 
 

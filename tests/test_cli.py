@@ -53,3 +53,28 @@ def test_diff_names_the_file_with_non_numeric_coordinates(tmp_path, tiny_data, c
     with pytest.raises(SystemExit) as e:
         main(["diff", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--raw", str(tiny_data / "raw")])
     assert e.value.code == 2 and "b.csv: " in capsys.readouterr().err
+
+
+def test_user_facing_text_names_only_commands_that_exist():
+    """Every `podium <command>` in messages, comments, params, profiles and docs is one of the CLI's commands."""
+    from pathlib import Path
+
+    from podium.cli import build_parser
+
+    root = Path(__file__).resolve().parents[1]
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if a.dest == "command"]
+    known = set(commands.choices)
+    texts = [*root.glob("src/**/*.py"), *root.glob("stages/*.py"), root / "params.yaml", *root.glob("profiles/*.yaml")]
+    texts += [root / "README.md", *root.glob("docs/*.md"), root / "Makefile"]
+    # a command: in backticks, before an option, a <placeholder> or a path, or a line of a fenced code block
+    inline = re.compile(r"`podium ([a-z][a-z-]*)|\bpodium ([a-z][a-z-]*) (?:<|--|[\w.-]*/)")
+    fenced = re.compile(r"^\s*\$?\s*podium ([a-z][a-z-]*)", re.M)
+
+    def mentions(text: str) -> set[str]:
+        words = {a or b for a, b in inline.findall(text)}
+        return words | {w for block in re.findall(r"```.*?```", text, re.S) for w in fenced.findall(block)}
+
+    found = {(str(path.relative_to(root)), word) for path in texts for word in mentions(path.read_text())}
+    assert {word for _, word in found} & known, "no mention found: the pattern is wrong"
+    assert not [(path, word) for path, word in sorted(found) if word not in known]

@@ -47,15 +47,17 @@ ROW_TOKENS = st.lists(
 
 FORMATS = st.builds(
     DetectionFormat,
-    st.just("coco_map"),
-    st.just(0.4),
-    st.just("image_id"),
-    st.just("PredictionString"),
-    st.sampled_from(["xyxy", "xywh"]),
-    st.sampled_from([["class", "score", "box"], ["score", "class", "box"], ["score", "box"]]),
-    st.sampled_from(["name", "id"]),
-    st.sampled_from(["", "none 1 0 0 1 1", "1 1 0 0 1 1"]),
-    st.just(["circle", "square"]),
+    metric=st.just("coco_map"),
+    iou_thr=st.just(0.4),
+    empty_images=st.just("excluded"),
+    no_finding=st.sampled_from(["", "square"]),
+    id_column=st.just("image_id"),
+    column=st.just("PredictionString"),
+    box=st.sampled_from(["xyxy", "xywh"]),
+    fields=st.sampled_from([["class", "score", "box"], ["score", "class", "box"], ["score", "box"]]),
+    class_as=st.sampled_from(["name", "id"]),
+    empty=st.sampled_from(["", "none 1 0 0 1 1", "1 1 0 0 1 1"]),
+    classes=st.just(["circle", "square"]),
 )
 
 

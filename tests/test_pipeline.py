@@ -334,7 +334,7 @@ def test_the_speech_challenge_from_its_own_zip_to_a_valid_submission(tmp_path, w
     archive = miniatures.speech_challenge(tmp_path / "speech")
     params = _preset(
         tmp_path, write_params, "tensorflow-speech-recognition-challenge", archive, models={"audio": ["small_cnn"]},
-        download={"unknown_fraction": 1.0, "silence_clips": 6},
+        download={"unknown_fraction": 1.0, "silence_fraction": 0.15},
     )  # fmt: skip
     project = _copy_project(tmp_path, params, None)
     _sh(["dvc", "repro"], project)

@@ -82,3 +82,43 @@ def test_each_competition_preset_applies_and_names_one_task(params, name, tasks,
     other = "audio" if tasks == ["detection"] else "detection"
     assert getattr(loaded["models"], other) == []
     assert loaded["download"].kaggle_competition == name
+
+
+def test_applying_a_preset_removes_the_reports_of_the_models_it_drops(params, tmp_path, capsys):
+    reports = tmp_path / "reports"
+    for folder in ("detection/vfnet/fold0", "detection/faster_rcnn", "audio/small_cnn/fold1", "audio/resnet10t"):
+        (reports / folder).mkdir(parents=True)
+        (reports / folder / "metrics.json").write_text("{}")
+    (reports / "ensemble.json").write_text("{}")
+    cli.main(["profile", "global-wheat-detection", "--apply", "--params", str(params), "--reports", str(reports)])
+    listed = load_params(params)["models"]
+    assert listed.audio == [] and "vfnet" in listed.detection
+    left = sorted(str(p.relative_to(reports)) for p in reports.rglob("*.json"))
+    assert left == ["detection/faster_rcnn/metrics.json", "detection/vfnet/fold0/metrics.json", "ensemble.json"]
+    out = capsys.readouterr().out
+    assert f"{reports / 'audio/resnet10t'}: removed" in out and f"{reports / 'audio/small_cnn'}: removed" in out
+
+
+@pytest.mark.parametrize(
+    "name, side", [("global-wheat-detection", 1024), ("vinbigdata-chest-xray-abnormalities-detection", 1024)]
+)
+def test_detection_presets_train_at_a_size_their_images_need(params, name, side):
+    """At the embedded default's 128 px a 1024 px image shrinks 8 times (the training warns); the preset's own
+    size does not; the CPU smoke profile, which says it is one, still applies on top."""
+    from podium.detection.train import downscale_warning
+
+    coco = {"images": [{"width": side, "height": side}] * 3}
+    assert "shrinks these 1024 px images 8 times" in downscale_warning(
+        coco, load_params(params)["train_detector"].image_size
+    )
+    profiles.apply(params, profiles.profile_path(name))
+    assert downscale_warning(coco, load_params(params)["train_detector"].image_size) is None
+    smoke = profiles.profile_path("cpu-smoke")
+    assert "SMOKE TEST" in smoke.read_text().splitlines()[0]
+    profiles.apply(params, smoke)
+    assert load_params(params)["train_detector"].epochs == 1
+
+
+def test_the_speech_preset_samples_silence_as_a_share_of_the_data(params):
+    profiles.apply(params, profiles.profile_path("tensorflow-speech-recognition-challenge"))
+    assert 0 < load_params(params)["download"].silence_fraction < 0.2

@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import json
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -147,7 +148,7 @@ def _read(path: Path) -> pd.DataFrame:
         raise PodiumError(f"{path}: not a readable CSV ({e})") from None
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podium", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     diff = sub.add_parser("diff", help="compare two submissions of the same task")
@@ -165,6 +166,9 @@ def main(argv: list[str] | None = None) -> None:
     profile.add_argument("name", help="gpu, or the path of a profile .yaml")
     profile.add_argument("--params", type=Path, default=Path("params.yaml"))
     profile.add_argument("--apply", action="store_true", help="write the profile's values into --params")
+    profile.add_argument(
+        "--reports", type=Path, default=Path("reports"), help="--apply removes the reports of models no longer listed"
+    )
     kaggle = sub.add_parser("kaggle", help="submit to Kaggle and record the leaderboard's answer")
     kaggle.add_argument("action", choices=["submit", "refresh"])
     kaggle.add_argument("submission", type=Path, nargs="?", help="submit: the CSV (submissions/<task>.csv)")
@@ -181,7 +185,11 @@ def main(argv: list[str] | None = None) -> None:
     doctor = sub.add_parser("doctor", help="would this machine reproduce the submissions' bytes? (numerics)")
     doctor.add_argument("--params", type=Path, default=Path("params.yaml"), help="numerics: the mode to check")
     doctor.add_argument("--submissions", type=Path, default=Path("submissions"), help="the *.manifest.json to check")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     try:
         if args.command == "kaggle":
             _kaggle(args)
@@ -201,6 +209,9 @@ def main(argv: list[str] | None = None) -> None:
             if args.apply:
                 profiles.apply(args.params, path)
                 print(f"{args.params}: {path} applied (now `dvc repro`, or `git diff {args.params}` to review)")
+                for folder in profiles.unlisted_reports(args.params, args.reports):
+                    shutil.rmtree(folder)
+                    print(f"{folder}: removed (its model is no longer listed in {args.params}'s models)")
             else:
                 sets = profiles.set_arguments(path, args.params)
                 print(shlex.join(["dvc", "exp", "run", *(a for s in sets for a in ("-S", s))]))

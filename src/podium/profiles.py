@@ -111,6 +111,18 @@ def apply(params_path: Path, profile: Path) -> None:
         f.write(text)
 
 
+def unlisted_reports(params_path: Path, reports: Path) -> list[Path]:
+    """The model folders under `reports`/<task>/ (a model's CV and per-fold training reports) of models that
+    params no longer list: no stage remakes them, and `dvc metrics show` would go on showing them."""
+    models = load_params(params_path)["models"]
+    return [
+        folder
+        for task, listed in (("detection", models.detection), ("audio", models.audio))
+        for folder in sorted((reports / task).glob("*"))
+        if folder.is_dir() and folder.name not in listed
+    ]
+
+
 def set_arguments(profile: Path, params_path: Path) -> list[str]:
     """The profile as `dvc exp run` -S arguments (one per leaf; lists whole), after the same schema check."""
     applied(params_path, profile)

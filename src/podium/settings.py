@@ -61,6 +61,8 @@ class DetectionFormat:
 
     metric: Literal["coco_map", "wheat_precision", "voc_map"]  # podium.metrics.competition
     iou_thr: float  # voc_map's IoU threshold
+    empty_images: Literal["excluded", "one"]  # wheat_precision: an image with no truth and no prediction
+    no_finding: str  # an image-level class of `classes` (VinBigData's "No finding"), scored on every image; ""
     id_column: str
     column: str
     box: Literal["xyxy", "xywh"]  # pixels of the original image: x_min y_min x_max y_max | x_min y_min width height
@@ -74,6 +76,8 @@ class DetectionFormat:
         _not_empty(self, "classes")
         if len(set(self.classes)) != len(self.classes):
             raise ParamsError(f"classes lists a class twice: {self.classes}")
+        if self.no_finding and self.no_finding not in self.classes:
+            raise ParamsError(f"no_finding {self.no_finding!r} is not one of classes {self.classes}")
         if sorted(self.fields) not in (["box", "class", "score"], ["box", "score"]):
             raise ParamsError(f"fields must be score and box, with or without class, in any order; got {self.fields}")
 
@@ -183,7 +187,8 @@ class Download:
     unseen_voice_fraction: float
     noise_clips: int
     unknown_fraction: float  # speech challenge: share of the other words' clips kept, labelled `unknown`
-    silence_clips: int  # speech challenge: 1 s cuts of the background noise, labelled `silence`
+    silence_fraction: float  # speech challenge: `silence` clips (1 s cuts of the background noise), as a share
+    # of the training set they join
     fuse_radiologists: bool  # VinBigData: each image's readers' boxes fused by WBF before training
     fuse_iou_thr: float  # VinBigData: WBF's IoU threshold for that
     generic: GenericLayout  # layout: generic: where the files are and how they are written
@@ -193,7 +198,7 @@ class Download:
             self,
             unknown_fraction=(0, 1),
             fuse_iou_thr=(0.01, 1),
-            silence_clips=(0, _ANY),
+            silence_fraction=(0, 0.9),
             detection_train_images=(0, _ANY),
             detection_test_images=(0, _ANY),
             image_size=(32, _ANY),
@@ -234,8 +239,10 @@ class MergeExternal:
 class SplitFolds:
     folds: list[int]  # 0..K-1; a list (not K) so dvc.yaml's matrix can expand one training stage per fold
     external_train_only: bool  # external samples get fold -1: always trained on, never validated
+    warn_class_share: float  # warn when one class is more than this share of the training boxes or clips
 
     def __post_init__(self):
+        _bounds(self, warn_class_share=(0, 1))
         if len(self.folds) < 2 or self.folds != list(range(len(self.folds))):
             raise ParamsError(f"split_folds.folds must be [0, 1, ..., K-1] with K >= 2, got {self.folds}")
 

@@ -69,16 +69,24 @@ def test_the_speech_challenge_becomes_podiums_layout_with_its_12_labels(tmp_path
     from podium.data.adapters import speech_challenge
 
     archive = miniatures.speech_challenge(tmp_path / "speech")
-    assert sorted(zipfile.ZipFile(archive).namelist()) == ["sample_submission.csv", "test.7z", "train.7z"]
+    # the competition's own file list (its Data page): the sample submission comes as a 7z
+    assert sorted(zipfile.ZipFile(archive).namelist()) == [
+        "link_to_gcp_credits_form.txt",
+        "sample_submission.7z",
+        "test.7z",
+        "train.7z",
+    ]
     extract_archive(archive, tmp_path / "unpacked")
     out = tmp_path / "raw"
-    options = dict(unknown_fraction=0.5, silence_clips=4, seed=0, sample_rate=16000, clip_seconds=1.0)
+    options = dict(unknown_fraction=0.5, silence_fraction=0.1, seed=0, sample_rate=16000, clip_seconds=1.0)
     assert speech_challenge(find_data_root(tmp_path / "unpacked"), out, ("audio",), **options) == ["audio"]
     assert check_layout(out) == ["audio"]
     labels = pd.read_csv(out / "audio/train/labels.csv")
     assert set(labels.label) - {"unknown", "silence"} == {"yes", "no", "up", "down", "left", "right", "on", "off",
                                                           "stop", "go"}  # fmt: skip
-    assert (labels.label == "silence").sum() == 4 and 0 < (labels.label == "unknown").sum() < 6  # 6 bed/cat clips
+    # silence is 10% of the training set it joins (30 command clips + the unknown ones kept, rounded)
+    words = (labels.label != "silence").sum()
+    assert (labels.label == "silence").sum() == round(words * 0.1 / 0.9) and 0 < (labels.label == "unknown").sum() < 6
     assert labels.speaker.nunique() == 3 + 1  # three speakers and the noise file's cuts
     assert set(labels.official_split) == {"train", "validation", "testing"}
     assert (out / "audio/noise/white_noise.wav").exists()
@@ -87,6 +95,22 @@ def test_the_speech_challenge_becomes_podiums_layout_with_its_12_labels(tmp_path
     again = tmp_path / "raw2"
     speech_challenge(find_data_root(tmp_path / "unpacked"), again, ("audio",), **options)
     assert pd.read_csv(again / "audio/train/labels.csv").equals(labels)  # the unknown sample is fixed
+    sample = pd.read_csv(out / "audio/sample_submission.csv")
+    assert list(sample.columns) == ["fname", "label"] and len(sample) == 6
+
+
+def test_a_speech_download_without_its_sample_names_the_files_the_competition_ships(tmp_path, miniatures):
+    from podium.data.adapters import LayoutError, speech_challenge
+
+    extract_archive(miniatures.speech_challenge(tmp_path / "speech"), tmp_path / "unpacked")
+    root = find_data_root(tmp_path / "unpacked")
+    (root / "sample_submission.7z").unlink()
+    options = dict(unknown_fraction=0.5, silence_fraction=0.1, seed=0, sample_rate=16000, clip_seconds=1.0)
+    with pytest.raises(LayoutError) as e:
+        speech_challenge(root, tmp_path / "raw", ("audio",), **options)
+    message = str(e.value)
+    assert "no sample_submission.7z" in message and "download.layout: podium" not in message
+    assert "link_to_gcp_credits_form.txt, sample_submission.7z, test.7z, train.7z" in message
 
 
 def test_vinbigdata_dicoms_become_pngs_with_fused_boxes_and_their_sizes_kept(tmp_path, miniatures):

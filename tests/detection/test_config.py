@@ -32,6 +32,8 @@ def _build(model="faster_rcnn", classes=("a", "b", "c"), **changes):
         seed=1,
         use_cuda=False,
         distributed=False,
+        metric={"metric": "wheat_precision", "iou_thr": 0.5, "empty_images": "excluded", "no_finding": ""},
+        label="test",
     )
 
 
@@ -65,7 +67,11 @@ def test_training_tricks_become_hooks_and_schedulers():
     hooks = {h["type"]: h for h in config.custom_hooks}
     assert hooks["EarlyStoppingHook"]["patience"] == 3 and hooks["FreezeBackboneHook"]["epochs"] == 2
     assert "EMAHook" in hooks
-    assert config.default_hooks.checkpoint.save_best == "coco/bbox_mAP"
+    # the best epoch and early stopping follow the competition's metric, COCO's is logged beside it
+    assert config.default_hooks.checkpoint.save_best == "competition/wheat_precision"
+    assert hooks["EarlyStoppingHook"]["monitor"] == "competition/wheat_precision"
+    assert [e["type"] for e in config.val_evaluator] == ["QuietCocoMetric", "CompetitionBoxMetric"]
+    assert config.val_evaluator[1]["metric"] == "wheat_precision" and config.val_evaluator[1]["iou_thr"] == 0.5
     assert config.param_scheduler[1].milestones == [8, 11]
     assert config.optim_wrapper.clip_grad.max_norm == 5.0 and config.optim_wrapper.optimizer.type == "SGD"
     assert _build(amp=True).optim_wrapper.type == "OptimWrapper"  # AMP only on CUDA

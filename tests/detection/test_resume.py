@@ -45,7 +45,9 @@ config = build_train_config(
     "vfnet", cfg, classes=[c["name"] for c in coco["categories"]],
     online=online_augment(cfg.online_augment, cfg.online_min_visibility, seed=7),
     train_ann=str(work / "data/train.json"), val_ann=str(work / "data/val.json"), work_dir=str(work),
-    reports_dir=str(work / "live"), seed=7, use_cuda=False, distributed=False)
+    reports_dir=str(work / "live"), seed=7, use_cuda=False, distributed=False,
+    metric={"metric": "coco_map", "iou_thr": 0.5, "empty_images": "excluded", "no_finding": ""},
+    label="vfnet fold 0")
 if args["stop_after"] is not None:
     config.custom_hooks = [*config.custom_hooks, dict(type="StopAfterEpoch")]
 if not args["resume"]:

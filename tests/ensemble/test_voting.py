@@ -51,3 +51,20 @@ def test_vote_tuning_breaks_accuracy_ties_by_log_loss_and_can_drop_a_model():
     assert single["good"] == 1.0
     assert accuracy == 1.0
     assert settings.weights["noise"] < 0.5 * settings.weights["good"]
+
+
+def test_the_held_out_score_shows_what_tuning_on_all_the_oof_hides():
+    """Model a is right on fold 0 and wrong on fold 1, model b the other way round: together they get every clip
+    (tuned on all: 1.0), but settings tuned on one fold (where one model alone is best) fail on the other."""
+    from podium.ensemble.tune import VoteSettings, held_out_votes, tune_votes
+
+    targets = np.array([0, 1] * 10)
+    folds = np.repeat([0, 1], 10)
+    right = np.eye(2)[targets] * 0.8 + 0.1  # 0.9 on the truth
+    wrong = np.eye(2)[1 - targets] * 0.2 + 0.4  # 0.6 on the other class
+    oof = {"a": np.where(folds[:, None] == 0, right, wrong), "b": np.where(folds[:, None] == 1, right, wrong)}
+    start = VoteSettings({"a": 1.0, "b": 1.0}, "soft")
+    _, tuned, single, equal = tune_votes(oof, targets, start, trials=20, seed=0)
+    assert single == {"a": 0.5, "b": 0.5} and equal == 1.0 and tuned == 1.0
+    held_out = held_out_votes(oof, targets, folds, start, trials=20, seed=0)
+    assert held_out < 0.5 < tuned

@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 
 from podium.boxes import ImagePredictions
-from podium.metrics.competition import accuracy, box_metric
+from podium.metrics import competition
+from podium.metrics.competition import accuracy
+
+
+def box_metric(name, truth, classes, *, iou_thr=0.4, empty_images="excluded", no_finding="", plus_one=False):
+    """podium's box_metric with params' defaults for the knobs a case does not set."""
+    return competition.box_metric(
+        name, truth, classes, iou_thr=iou_thr, empty_images=empty_images, no_finding=no_finding, plus_one=plus_one
+    )
 
 
 def truth_of(images: dict[str, list], classes: list[str]) -> dict:
@@ -65,7 +73,8 @@ def test_wheat_precision_gives_the_published_score_of_image_1ef16dab1():
     assert wheat_1ef16dab1() == pytest.approx(0.3663, abs=1e-3)
 
 
-# pestipeti's kernel, verbatim but for numba's @jit and the docstrings (form 'pascal_voc': x1, y1, x2, y2).
+# pestipeti's kernel, verbatim but for numba's @jit, the docstrings (form 'pascal_voc': x1, y1, x2, y2) and
+# its match rule: it matches at IoU >= threshold, the Evaluation page (and podium) at IoU > threshold.
 def calculate_iou(gt, pr, form="pascal_voc") -> float:
     dx = min(gt[2], pr[2]) - max(gt[0], pr[0]) + 1
     if dx < 0:
@@ -89,7 +98,7 @@ def find_best_match(gts, pred, pred_idx, threshold=0.5, form="pascal_voc", ious=
             iou = calculate_iou(gts[gt_idx], pred, form=form)
             if ious is not None:
                 ious[gt_idx][pred_idx] = iou
-        if iou < threshold:
+        if iou <= threshold:  # the kernel: `iou < threshold`
             continue
         if iou > best_match_iou:
             best_match_iou = iou
@@ -153,13 +162,22 @@ def test_wheat_precision_hand_cases_and_empty_images():
     truth = truth_of(
         {"two": [("wheat", 0, 0, 10, 10), ("wheat", 20, 20, 30, 30)], "none": [], "none_either": []}, ["wheat"]
     )
-    metric = box_metric("wheat_precision", truth, ["wheat"])
+    excluded = box_metric("wheat_precision", truth, ["wheat"], empty_images="excluded")
+    one = box_metric("wheat_precision", truth, ["wheat"], empty_images="one")
     # image "two": one exact box: TP 1, FN 1 at every threshold -> 1/2 (amirassov's test_one_map); "none" gets a
-    # box: 0 (Kaggle: any prediction on an image without truth scores 0); "none_either": 1 (podium's convention)
-    got = metric([pred("two", [[0, 0, 10, 10]], [0.9]), pred("none", [[0, 0, 5, 5]], [0.1])])
-    assert got == pytest.approx((0.5 + 0.0 + 1.0) / 3)
-    # nothing predicted: 0 where there was truth (amirassov's test_empty_map), 1 on both empty images
-    assert metric([]) == pytest.approx((0 + 1 + 1) / 3)
+    # box: 0 (Kaggle: any prediction on an image without truth scores 0, "and being included in the mean");
+    # "none_either", neither truth nor prediction: left out of the mean (params' default), or 1
+    got = [pred("two", [[0, 0, 10, 10]], [0.9]), pred("none", [[0, 0, 5, 5]], [0.1])]
+    assert excluded(got) == pytest.approx((0.5 + 0.0) / 2)
+    assert one(got) == pytest.approx((0.5 + 0.0 + 1.0) / 3)
+    # nothing predicted: 0 where there was truth (amirassov's test_empty_map); both empty images are left out,
+    # or count 1 each
+    assert excluded([]) == pytest.approx(0.0)
+    assert one([]) == pytest.approx((0 + 1 + 1) / 3)
+    # a hit needs IoU *greater than* the threshold (the Evaluation page): a box of IoU exactly 0.5 is a miss
+    half = box_metric("wheat_precision", truth_of({"h": [("wheat", 0, 0, 10, 10)]}, ["wheat"]), ["wheat"])
+    assert half([pred("h", [[0, 0, 10, 5]], [0.9])]) == 0.0  # IoU 50/100: no threshold of 0.5-0.75 is passed
+    assert half([pred("h", [[0, 0, 10, 5.5]], [0.9])]) == pytest.approx(1 / 6 * (1 / 1))  # IoU 0.55 > 0.5 only
     # a shifted box: IoU 0.6 (12x10 box over 10x10: 80/ (100 + 100 - 80)... computed below) counts at t <= IoU only
     a, b = np.array([0, 0, 10, 10.0]), np.array([2, 0, 12, 10.0])
     iou = 80 / 120
@@ -167,7 +185,7 @@ def test_wheat_precision_hand_cases_and_empty_images():
     got = box_metric("wheat_precision", truth_of({"one": [("wheat", *a)]}, ["wheat"]), ["wheat"])(
         [pred("one", [b], [1])]
     )
-    assert got == pytest.approx(np.mean([1.0 if iou >= t else 0.0 for t in THRESHOLDS]))  # 3 of 6 -> 0.5
+    assert got == pytest.approx(np.mean([1.0 if iou > t else 0.0 for t in THRESHOLDS]))  # 4 of 6 -> 2/3
 
 
 def test_wheat_precision_checks_matches_in_score_order():
@@ -289,3 +307,31 @@ def test_accuracy_and_unknown_metric():
     assert accuracy(["yes", "no", "up"], ["yes", "no", "down"]) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="unknown box metric 'f1'"):
         box_metric("f1", truth_of({}, ["x"]), ["x"])
+
+
+def test_the_no_finding_group_adds_its_class_ap_to_the_voc_map():
+    """VinBigData's class 14: truth 0 0 1 1 on the images without a finding; every image predicts it with
+    p = 1 - its highest finding score. Image a: a nodule found (0.9); b: nothing but a false nodule (0.2); c:
+    nothing. Nodule AP 1 (the hit outranks the false box). Class 14 without groups: AP 0, mAP (1 + 0) / 2; with
+    them: c (p 1.0, hit), b (0.8, hit), a (0.1, false): AP 1, mAP 1."""
+    from podium.metrics.competition import with_no_finding
+
+    classes = ["nodule", "No finding"]
+    images = {"a": [("nodule", 10, 10, 50, 50)], "b": [], "c": []}
+    preds = [pred("a", [[10, 10, 50, 50]], [0.9]), pred("b", [[60, 60, 90, 90]], [0.2]), pred("c", [], [])]
+    scored_by_hand = truth_of({**images, "b": [("No finding", 0, 0, 1, 1)], "c": [("No finding", 0, 0, 1, 1)]},
+                              classes)  # fmt: skip
+    plain = box_metric("voc_map", scored_by_hand, classes)
+    assert plain(preds) == pytest.approx(0.5)  # what podium submitted before: no group beside findings
+    grouped = with_no_finding(preds, 1)
+    assert [float(p.scores[-1]) for p in grouped] == pytest.approx([0.1, 0.8, 1.0])
+    assert grouped[0].boxes[-1].tolist() == [0, 0, 1, 1] and grouped[0].labels.tolist() == [0, 1]
+    assert plain(grouped) == pytest.approx(1.0)  # + class 14's AP (1.0) / 2 classes
+    # box_metric with no_finding adds that class's truth and the groups itself: the same score
+    metric = box_metric("voc_map", truth_of(images, classes), classes, no_finding="No finding")
+    assert metric(preds) == pytest.approx(1.0)
+    # now b's false nodule scores 0.95 and c predicts nothing at all (it still gets its group, p = 1): nodule AP
+    # 1/2 (the false box outranks the hit); class 14 ranks c 1.0 (hit), a 0.1 (false), b 0.05 (hit): recall 1/2 at
+    # precision 1, then 1 at 2/3: AP 1/2 + 1/2 * 2/3
+    worse = metric([pred("a", [[10, 10, 50, 50]], [0.9]), pred("b", [[60, 60, 90, 90]], [0.95])])
+    assert worse == pytest.approx((1 / 2 + (1 / 2 + 1 / 2 * 2 / 3)) / 2)

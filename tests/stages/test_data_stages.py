@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+import pytest
 import yaml
 
 from podium.files import sha256_file
@@ -51,6 +52,33 @@ def test_merge_and_split_on_the_embedded_competition(tmp_path, tiny_params, run_
     audio = pd.read_csv(tmp_path / "folds/audio.csv")
     assert len(det) == 12 and set(det.fold) == {0, 1} and det.groupby("group").fold.nunique().max() == 1
     assert len(audio) == 20 and set(audio.fold) == {0, 1}
+
+
+def test_split_reports_the_class_balance_and_warns_above_the_share_set(tmp_path, tiny_data, params_factory, run_stage):
+    params = params_factory(split_folds={"folds": [0, 1], "warn_class_share": 0.15})
+    result = run_stage("split_folds", "--params", params, "--merged", tiny_data / "merged", "--out", tmp_path / "f")
+    summary = json.loads((tmp_path / "f/summary.json").read_text())
+    for task in ("detection", "audio"):
+        shares = summary[task]["class_share"]
+        assert sum(shares.values()) == pytest.approx(1, abs=1e-3) and list(shares.values()) == sorted(
+            shares.values(), reverse=True
+        )
+    assert set(summary["audio"]["class_share"]) == {
+        "yes",
+        "no",
+        "up",
+        "down",
+        "left",
+        "right",
+        "on",
+        "off",
+        "stop",
+        "go",
+    }
+    over = [c for c, s in summary["detection"]["class_share"].items() if s > 0.15]  # 5 shapes: some pass 15%
+    assert over and all(f"warning: {c} is " in result.stderr for c in over)
+    assert not [line for line in result.stderr.splitlines() if "audio clips" in line]  # 10 words, 10% each
+    assert result.stdout.startswith("detection boxes: ")
 
 
 def test_bad_sample_policy_fail_stops_the_stage(tmp_path, tiny_params, run_stage):

@@ -85,11 +85,11 @@ def _evaluate(run_stage, params, data, root, oof, metrics, check=True):
 
 @pytest.fixture(scope="module")
 def vfnet_run(tmp_path_factory, tiny_data, run_stage, write_params):
-    """VFNet trained 1 epoch on fold 0 of the tiny data: (output root, params)."""
+    """VFNet trained 1 epoch on fold 0 of the tiny data: (output root, params, the stage's console)."""
     root = tmp_path_factory.mktemp("vfnet")
     params = write_params(root)
-    _train(run_stage, params, tiny_data, root)
-    return root, params
+    result = _train(run_stage, params, tiny_data, root)
+    return root, params, result.stdout + result.stderr
 
 
 def _check_outputs(root, model, tiny_data):
@@ -109,17 +109,31 @@ def _check_outputs(root, model, tiny_data):
     metrics = json.loads((root / f"reports/{model}/fold0/metrics.json").read_text())
     assert 0 <= metrics["mAP"] <= 1 and set(metrics["per_class"]) == set(classes)
     assert (root / f"reports/{model}/fold0/live/plots/metrics/loss.tsv").exists()
+    assert not (root / f"reports/{model}/fold0/live/plots/metrics/time.tsv").exists()  # no timings: same bytes
 
 
 def test_vfnet_one_epoch(vfnet_run, tiny_data):
     _check_outputs(vfnet_run[0], "vfnet", tiny_data)
+    metrics = json.loads((vfnet_run[0] / "reports/vfnet/fold0/metrics.json").read_text())
+    assert metrics["metric"] == "coco_map" and 0 <= metrics["score"] <= 1 and metrics["best_epoch"] == 1
+
+
+def test_the_training_console_is_podiums_progress_not_mmengines_log(vfnet_run):
+    console = vfnet_run[2]
+    lines = [line for line in console.splitlines() if line.strip()]
+    assert "vfnet fold 0: training 1 epochs of 3 iterations; best epoch by competition/coco_map" in console
+    assert "vfnet fold 0: epoch 1/1: loss " in console and "vfnet fold 0: keeps epoch 1 (" in console
+    assert "mmengine's log: " in console
+    for noise in ("Environment", "Epoch(train)", "Epoch(val)", "loading annotations", "Config:", "deprecated"):
+        assert noise not in console, noise
+    assert max(len(line) for line in lines) < 400  # no one-line dumps (mmengine's environment is ~3 KB)
 
 
 @pytest.mark.slow  # one more training and two predictions (about a minute on 2 cores); the audio stages test the same
 def test_exact_numerics_give_the_same_bytes_under_another_machines_settings(
     vfnet_run, tiny_data, run_stage, other_machine, tmp_path
 ):
-    root, params = vfnet_run
+    root, params, _ = vfnet_run
     _train(run_stage, params, tiny_data, tmp_path, env=other_machine)
     for name in ("model.pth", "validation.json", "numerics.json"):
         a, b = root / "models/vfnet/fold0" / name, tmp_path / "models/vfnet/fold0" / name
@@ -148,7 +162,7 @@ def test_predict_without_tta_equals_the_training_stages_validation(
     vfnet_run, tiny_data, params_factory, run_stage, tmp_path
 ):
     """One inference path: predict_detector's OOF with TTA off is the training stage's validation, box for box."""
-    root, _ = vfnet_run
+    root, _, _ = vfnet_run
     params = params_factory(predict_detector={"tta_views": ["original"], "tta_scales": [1.0], "batch_size": 4})
     _predict(run_stage, params, tiny_data, root, tmp_path / "p")
     _, oof, _ = read_predictions(tmp_path / "p/oof.json")
@@ -163,7 +177,7 @@ def test_predict_without_tta_equals_the_training_stages_validation(
 def test_a_finished_run_retrains_and_evaluate_joins_the_predicted_folds(
     vfnet_run, tiny_data, run_stage, params_factory
 ):
-    root, params = vfnet_run
+    root, params, _ = vfnet_run
     again = _train(run_stage, params, tiny_data, root, fold=0)  # the work folder holds this config's finished run
     assert "resumed epoch" not in again.stdout + again.stderr  # DVC reruns for a reason: never the old weights
     # (an interrupted run resumes: tests/detection/test_resume.py)
@@ -209,7 +223,7 @@ def test_two_process_ddp_on_cpu(tmp_path, tiny_data, params_factory, run_stage):
 
 
 def test_predict_with_tta_writes_oof_and_test(vfnet_run, tiny_data, params_factory, run_stage, tmp_path):
-    root, _ = vfnet_run
+    root, _, _ = vfnet_run
     params = params_factory(
         predict_detector={
             "tta_views": ["original", "hflip", "vflip"],
@@ -230,7 +244,7 @@ def test_predict_with_tta_writes_oof_and_test(vfnet_run, tiny_data, params_facto
 
 def test_a_poisoned_config_py_is_never_executed(vfnet_run, tiny_data, params_factory, run_stage, tmp_path):
     """A model folder is data: predict_detector rebuilds the model from params.yaml, never runs config.py."""
-    root, params = vfnet_run
+    root, params, _ = vfnet_run
     folder = tmp_path / "models/vfnet/fold0"
     shutil.copytree(root / "models/vfnet/fold0", folder)
     marker = tmp_path / "pwned"

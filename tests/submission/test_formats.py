@@ -17,25 +17,22 @@ from podium.submission import (
 )
 
 CLASSES = ["cat", "dog"]
-EMBEDDED = DetectionFormat(
-    "coco_map", 0.4, "image_id", "PredictionString", "xyxy", ["class", "score", "box"], "name", "", CLASSES
-)
+
+
+def _format(**changes) -> DetectionFormat:
+    base = dict(
+        metric="coco_map", iou_thr=0.4, empty_images="excluded", no_finding="", id_column="image_id",
+        column="PredictionString", box="xyxy", fields=["class", "score", "box"], class_as="name", empty="",
+        classes=CLASSES,
+    )  # fmt: skip
+    return DetectionFormat(**{**base, **changes})
+
+
+EMBEDDED = _format()
 # Global Wheat: `score x y w h`, no class (kaggle.com/c/global-wheat-detection/overview/evaluation)
-WHEAT = DetectionFormat(
-    "wheat_precision", 0.4, "image_id", "PredictionString", "xywh", ["score", "box"], "name", "", ["wheat"]
-)
+WHEAT = _format(metric="wheat_precision", box="xywh", fields=["score", "box"], classes=["wheat"])
 # VinBigData: `class_id score x_min y_min x_max y_max`, `14 1 0 0 1 1` for no finding
-VINBIG = DetectionFormat(
-    "voc_map",
-    0.4,
-    "image_id",
-    "PredictionString",
-    "xyxy",
-    ["class", "score", "box"],
-    "id",
-    "14 1 0 0 1 1",
-    [f"c{i}" for i in range(15)],
-)
+VINBIG = _format(metric="voc_map", class_as="id", empty="14 1 0 0 1 1", classes=[f"c{i}" for i in range(15)])
 AUDIO = AudioFormat("accuracy", "fname", "label", ["yes", "no"])
 SIZES = {"a": (100, 50), "b": (100, 50)}
 SAMPLE = pd.DataFrame({"image_id": ["a", "b"], "PredictionString": ["", ""]})
@@ -161,3 +158,22 @@ def test_boxes_on_resized_test_images_go_back_to_the_original_pixels(tmp_path):
     np.testing.assert_allclose(back[0].boxes, [[40, 20, 80, 100]])
     assert (back[0].width, back[0].height) == (400, 200)
     assert read_original_sizes(tmp_path / "none.csv") is None
+
+
+def test_a_no_finding_class_puts_its_group_on_every_image_beside_the_best_boxes():
+    """VinBigData: `14 <p> 0 0 1 1` on every image, p = 1 - the highest finding score, whatever max_boxes cuts."""
+    from podium.submission.formats import submission_boxes
+
+    fmt = _format(**{**VINBIG.__dict__, "no_finding": "c14"})
+    classes = fmt.classes
+    boxes = [[0, 0, 10, 10], [5, 5, 20, 20], [1, 1, 2, 2]]
+    preds = [
+        ImagePredictions("a.png", 64, 64, boxes, [0.3, 0.9, 0.5], [2, 3, 14]),  # a class-14 box: replaced
+        ImagePredictions("b.png", 64, 64, [], [], []),
+    ]
+    kept = submission_boxes(preds, classes, fmt, max_boxes=2)
+    rows = detection_rows(kept, classes, fmt, max_boxes=3)
+    assert rows.PredictionString.tolist() == [
+        "3 0.9000 5.0 5.0 20.0 20.0 2 0.3000 0.0 0.0 10.0 10.0 14 0.1000 0.0 0.0 1.0 1.0",
+        "14 1.0000 0.0 0.0 1.0 1.0",
+    ]

@@ -7,15 +7,15 @@ podium's layout already.
   `sample_submission.csv` (the competition's Data page). One class, `wheat`; each image keeps its `source`
   (the site and session it was photographed in) as `domain`, which split_folds stratifies by.
 
-- `tensorflow-speech-recognition-challenge`: `train.7z` and `test.7z` (7-Zip archives inside the download; or
-  their unpacked `train/`, `test/` folders): `train/audio/<word>/<speaker>_nohash_<n>.wav` for 30 words,
-  `train/audio/_background_noise_/*.wav` (long clips), `validation_list.txt` / `testing_list.txt` (the dataset's
-  own split, lines like `right/a69b9b3e_nohash_0.wav`), `test/audio/clip_*.wav`, `sample_submission.csv`
-  (`fname,label`). The 12 submission labels: the ten commands, `unknown` (every other word; a deterministic
-  `download.unknown_fraction` of them, since they outnumber each command about 20 to 1) and `silence`
-  (`download.silence_clips` 1 s cuts of the background-noise clips, which also go to `audio/noise` for the
-  noise augmentation). Each clip keeps its speaker (folds group by it) and, in `official_split`, the dataset's
-  own train/validation/testing assignment.
+- `tensorflow-speech-recognition-challenge`: `train.7z` and `test.7z` (7-Zip archives inside the download; or their
+  unpacked `train/`, `test/` folders): `train/audio/<word>/<speaker>_nohash_<n>.wav` for 30 words,
+  `train/audio/_background_noise_/*.wav` (long clips), `validation_list.txt` / `testing_list.txt` (the dataset's own
+  split, lines like `right/a69b9b3e_nohash_0.wav`), `test/audio/clip_*.wav`, `sample_submission.7z` (as Kaggle ships
+  it, holding `sample_submission.csv`, `fname,label`; or that CSV unpacked). The 12 submission labels: the ten
+  commands, `unknown` (every other word; a deterministic `download.unknown_fraction` of them, since they outnumber
+  each command about 20 to 1) and `silence` (1 s cuts of the background-noise clips, `download.silence_fraction` of
+  the training set; they also go to `audio/noise` for the noise augmentation). Each clip keeps its speaker (folds
+  group by it) and, in `official_split`, the dataset's own train/validation/testing assignment.
 
 - `vinbigdata-chest-xray-abnormalities-detection`: `train.csv` (image_id,class_name,class_id,rad_id,x_min,y_min,
   x_max,y_max; one row per radiologist finding; class 14 "No finding" with empty boxes), `train/<id>.dicom`,
@@ -144,13 +144,41 @@ def _unpack_7z(root: Path, name: str, staging: Path) -> Path:
     return staging / name
 
 
+# the competition's Data page lists: link_to_gcp_credits_form.txt, sample_submission.7z, test.7z, train.7z
+SPEECH_FILES = ("link_to_gcp_credits_form.txt", "sample_submission.7z", "test.7z", "train.7z")
+
+
+def _speech_sample(root: Path, staging: Path) -> Path:
+    """The speech challenge's sample submission: `root/sample_submission.csv`, or the one inside
+    `root/sample_submission.7z` (as Kaggle ships it) unpacked into `staging`."""
+    if (root / "sample_submission.csv").is_file():
+        return root / "sample_submission.csv"
+    archive = root / "sample_submission.7z"
+    if not archive.is_file():
+        raise LayoutError(
+            f"{root}: no sample_submission.7z (nor sample_submission.csv); the speech challenge's download holds "
+            f"{', '.join(SPEECH_FILES)}: download it whole (kaggle competitions download "
+            "tensorflow-speech-recognition-challenge)"
+        )
+    import py7zr
+
+    try:
+        with py7zr.SevenZipFile(archive, "r") as z:
+            z.extract(staging, targets=["sample_submission.csv"])
+    except (py7zr.Bad7zFile, OSError) as e:
+        raise LayoutError(f"{archive}: not a readable 7-Zip archive ({e}); download it again") from None
+    if not (staging / "sample_submission.csv").is_file():
+        raise LayoutError(f"{archive}: no sample_submission.csv inside")
+    return staging / "sample_submission.csv"
+
+
 def _keep(name: str, fraction: float, seed: int) -> bool:
     """A fixed `fraction` of names, the same whatever else changes (a hash of seed and name)."""
     return (zlib.crc32(f"{seed}:{name}".encode()) % 1_000_000) < fraction * 1_000_000
 
 
 def speech_challenge(
-    root: Path, out: Path, tasks: tuple[str, ...], *, unknown_fraction: float, silence_clips: int, seed: int,
+    root: Path, out: Path, tasks: tuple[str, ...], *, unknown_fraction: float, silence_fraction: float, seed: int,
     sample_rate: int, clip_seconds: float, **_,
 ) -> list[str]:  # fmt: skip
     """The TensorFlow Speech Recognition Challenge's files under `root` into `out`/audio (podium's layout)."""
@@ -158,9 +186,12 @@ def speech_challenge(
         raise LayoutError(f"the speech challenge has one task, audio; params competition.tasks has {tasks}")
     name = "tensorflow-speech-recognition-challenge"
     if missing := [n for n in ("train", "test") if not (root / n).is_dir() and not (root / f"{n}.7z").is_file()]:
-        raise LayoutError(f"{root}: no {' nor '.join(f'{n}.7z' for n in missing)} (download.layout: {name})")
-    _need(root, ["sample_submission.csv"], name)
+        raise LayoutError(
+            f"{root}: no {' nor '.join(f'{n}.7z' for n in missing)}; the speech challenge's download holds "
+            f"{', '.join(SPEECH_FILES)} (download.layout: {name})"
+        )
     audio, staging = out / "audio", out / ".speech"
+    sample = _speech_sample(root, staging)
     train = _unpack_7z(root, "train", staging)
     words = train / "audio"
     if not words.is_dir():
@@ -185,6 +216,8 @@ def speech_challenge(
             rows.append((fname, label, speaker, official.get(f"{word}/{path.name}", "train")))
     noise = sorted(p for p in (words / NOISE).iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if (
         words / NOISE).is_dir() else []  # fmt: skip
+    # silence as `silence_fraction` of the whole training set: n / (words + n) = fraction
+    silence_clips = round(len(rows) * silence_fraction / (1 - silence_fraction))
     if silence_clips and not noise:
         raise LayoutError(f"{words / NOISE}: no background-noise clips to cut `silence` from")
     (audio / "noise").mkdir(parents=True)
@@ -208,7 +241,7 @@ def speech_challenge(
     (audio / "test/clips").mkdir(parents=True)
     for path in bar(sorted(test_audio.glob("*.wav")), desc="arranging test clips", unit="clip"):
         shutil.copy2(path, audio / "test/clips" / path.name)
-    shutil.copy2(root / "sample_submission.csv", audio / "sample_submission.csv")
+    shutil.copy2(sample, audio / "sample_submission.csv")
     shutil.rmtree(staging, ignore_errors=True)
     return ["audio"]
 

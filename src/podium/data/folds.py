@@ -51,6 +51,13 @@ def assign_folds(strata: list[str], groups: list[str], train_only: list[bool], n
     return folds
 
 
+def class_shares(labels: list[str]) -> dict[str, float]:
+    """Each label's share of `labels` (a detection set's box classes, an audio set's clip labels), largest
+    first."""
+    counts = Counter(labels)
+    return {label: n / len(labels) for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
 def fold_summary(folds: np.ndarray, labels: list[str]) -> dict:
     """{fold: {"samples": n, label: count}} for the report."""
     out = {}

@@ -216,14 +216,19 @@ def build_train_config(
     seed: int,
     use_cuda: bool,
     distributed: bool,
+    metric: dict | None,
+    label: str,
 ) -> Config:
     """A runnable mmengine config: mmdet's `model_name` config resized from `cfg` (a DetectorTrainConfig),
     trained on COCO file `train_ann` (with the online augmentation steps `online`, see
-    podium.detection.hooks.online_augment) and validated (COCO bbox mAP) on `val_ann` (image paths in `file_name`).
+    podium.detection.hooks.online_augment) and validated on `val_ann` (image paths in `file_name`) by the
+    competition's metric `metric` ({metric, iou_thr, empty_images}: podium.metrics.competition.box_metric),
+    COCO's beside it.
 
-    Checkpoints: the best epoch by validation mAP is kept, plus the last one (for `resume`); early stopping
-    after `cfg.patience` epochs without improvement; EMA and two-phase training through hooks; losses and
-    mAP are logged by DVCLive into `reports_dir`."""
+    Checkpoints: the best epoch by the competition's metric is kept, plus the last one (for `resume`); early
+    stopping after `cfg.patience` epochs without improvement; EMA and two-phase training through hooks; losses
+    and metrics are logged by DVCLive into `reports_dir`; podium's progress lines name the run `label`.
+    `metric` None: no validation at all (the LR range test)."""
     model = build_model(model_name, cfg, classes)
     train = train_pipeline(cfg.image_size, online)
     test = test_pipeline(cfg.image_size)
@@ -247,10 +252,16 @@ def build_train_config(
             ),
         )
 
-    evaluator = dict(type="QuietCocoMetric", ann_file=val_ann, metric="bbox", classwise=True, format_only=False)
-    hooks = [
-        dict(type="EarlyStoppingHook", monitor="coco/bbox_mAP", rule="greater", patience=cfg.patience, min_delta=0.0)
-    ]
+    evaluator = [dict(type="QuietCocoMetric", ann_file=val_ann, metric="bbox", classwise=True, format_only=False)]
+    monitor = None
+    hooks = []
+    if metric is not None:
+        monitor = f"competition/{metric['metric']}"  # podium.detection.hooks.CompetitionBoxMetric's key
+        evaluator.append(dict(type="CompetitionBoxMetric", ann_file=val_ann, **metric))
+        hooks += [
+            dict(type="EarlyStoppingHook", monitor=monitor, rule="greater", patience=cfg.patience, min_delta=0.0),
+            dict(type="ProgressHook", label=label, monitor=monitor),
+        ]
     if cfg.freeze_backbone_epochs > 0:
         hooks.append(dict(type="FreezeBackboneHook", epochs=cfg.freeze_backbone_epochs))
     if cfg.ema:
@@ -280,7 +291,7 @@ def build_train_config(
                 type="CheckpointHook",
                 interval=1,
                 max_keep_ckpts=1,
-                save_best="coco/bbox_mAP",
+                save_best=monitor,
                 rule="greater",
                 save_last=True,
             ),
@@ -297,10 +308,10 @@ def build_train_config(
         # files it finds there on close (they are the stage's declared metrics and plots already).
         visualizer=dict(
             type="DetLocalVisualizer",
-            name="visualizer",
+            name=f"visualizer {work_dir}",  # one per run: mmengine keeps instances by name, per process
             vis_backends=[
                 dict(
-                    type="DVCLiveVisBackend",
+                    type="TimelessDVCLiveVisBackend",  # podium.detection.hooks: no timings
                     save_dir=reports_dir,
                     artifact_suffix=(),
                     init_kwargs=dict(save_dvc_exp=False, dvcyaml=False, report=None, cache_images=False),

@@ -89,6 +89,8 @@ def lr_range_test(
         seed=seed,
         use_cuda=torch.cuda.is_available(),
         distributed=False,
+        metric=None,  # no validation
+        label=f"{model_name} LR range test",
     )
     out = work / "lr_range.json"
     config.train_cfg = dict(type="IterBasedTrainLoop", max_iters=len(lrs))

@@ -7,10 +7,14 @@ Fold annotation files are COCO subsets of the merged training data; validation s
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
+import io
 import json
+import re
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +29,10 @@ from podium.boxes import ImagePredictions
 from podium.coverage import check_clone_folds, training_clones
 from podium.detection import config as det_config
 from podium.detection import inference
-from podium.detection.hooks import keep_tables_out_of_the_console, online_augment
+from podium.detection.hooks import online_augment, quiet_console
 from podium.errors import PodiumError
 from podium.files import write_json
+from podium.metrics.competition import box_metric
 from podium.metrics.detection import coco_map, restrict
 from podium.settings import DetectorTrainConfig
 
@@ -87,6 +92,20 @@ def with_image_paths(coco: dict, originals: Path, clones: Path | None = None) ->
             for img in coco["images"]
         ],
     }
+
+
+def downscale_warning(coco: dict, image_size: int, limit: float = 4.0) -> str | None:
+    """A warning when training shrinks the images' median longer side more than `limit` times (small objects
+    then shrink to a few pixels; a preset's data trained at the embedded default's size learns next to
+    nothing), else None."""
+    sides = sorted(max(img.get("width", 0), img.get("height", 0)) for img in coco["images"])
+    median = sides[len(sides) // 2] if sides else 0
+    if median > limit * image_size:
+        return (
+            f"training at {image_size} px shrinks these {median} px images {median / image_size:.0f} times: small "
+            "objects become a few pixels; set train_detector.image_size nearer the images' size (the presets do)"
+        )
+    return None
 
 
 def check_classes(coco: dict, classes: list[str], where: str) -> None:
@@ -185,11 +204,19 @@ def run_training(config: Config, resume: bool) -> tuple[object, Path | None]:
     config.resume = resume
     for backend in config.visualizer.vis_backends:  # a resumed run appends to the curves of the epochs before
         backend.setdefault("init_kwargs", {})["resume"] = resume
-    runner = Runner.from_cfg(config)
-    keep_tables_out_of_the_console(runner.logger)
+    # the environment dump and the config (the log file has them), pycocotools' index messages: not the console.
+    # The loops, their datasets and the evaluator are built now (Runner's properties build them lazily).
+    with contextlib.redirect_stdout(io.StringIO()):
+        runner = Runner.from_cfg(config)
+        runner.train_loop, runner.val_loop  # noqa: B018
+    quiet_console(runner.logger)
     if config.load_from and not resume:
         check_checkpoint_fits(runner.model, config.load_from)
-    runner.train()
+    try:
+        runner.train()
+    except BaseException:
+        print(f"training stopped; mmengine's full log: {runner.logger.log_file}", file=sys.stderr, flush=True)
+        raise
     best = sorted(Path(config.work_dir).glob("best_*.pth"))
     return runner, (best[-1] if best else None)
 
@@ -208,7 +235,7 @@ class FoldResult:
     config: Config  # the resolved mmengine config it was trained with
     classes: list[str]
     validation: list[ImagePredictions]  # the fold's validation images, through the one inference path
-    scores: dict  # COCO mAP of `validation` (podium.metrics.detection.coco_map) + epochs_trained
+    scores: dict  # the competition's metric and score, COCO mAP of `validation`, epochs_trained, best_epoch
 
 
 def train_fold(
@@ -224,13 +251,15 @@ def train_fold(
     clone_images: Path,
     work: Path,
     reports: Path,
+    metric: dict,
     where: tuple[str, str],
     progress: Callable[[int], Any] | None = None,
 ) -> FoldResult | None:
     """Train `model_name` on `fold` (the merged COCO `coco`, the folds table, the augment stage's `clones`;
     images under `images` and `clone_images`) in the resumable work folder `work`, DVCLive logs in
-    `reports`/live (kept in `work` while training, so that a resumed run keeps its earlier epochs); then
-    predict the fold's validation images with the best weights. Under torchrun every rank trains; only rank 0
+    `reports`/live (kept in `work` while training, so that a resumed run keeps its earlier epochs), keeping
+    the epoch that scores best by the competition's `metric` ({metric, iou_thr, empty_images}: box_metric's);
+    then predict the fold's validation images with those weights. Under torchrun every rank trains; only rank 0
     predicts and gets a result (the others get None). `where` names the COCO file and the clones' file in
     errors; `progress(total)` returns a progress bar (update(n), close()) for the validation images."""
     import torch.distributed as dist
@@ -255,6 +284,8 @@ def train_fold(
         seed=seed,
         use_cuda=use_cuda,
         distributed=distributed,
+        metric=metric,
+        label=f"{model_name} fold {fold}",
     )
     config.data_digest = data_digest(train, val)  # same config, other folds: no resume
     if rank == 0:
@@ -285,9 +316,21 @@ def train_fold(
         bar.close()
     for pred in validation:
         pred.fold = fold
+    truth = restrict(val, [p.file_name for p in validation])
+    best_epoch = re.search(r"_epoch_(\d+)\.pth$", checkpoint.name) if checkpoint else None
     scores = {
-        **coco_map(restrict(val, [p.file_name for p in validation]), validation, classes),
+        "metric": metric["metric"],
+        "score": box_metric(
+            metric["metric"],
+            truth,
+            classes,
+            iou_thr=metric["iou_thr"],
+            empty_images=metric["empty_images"],
+            no_finding=metric["no_finding"],
+        )(validation),  # fmt: skip
+        **coco_map(truth, validation, classes),
         "epochs_trained": cfg.epochs if checkpoint else 0,
+        "best_epoch": int(best_epoch.group(1)) if best_epoch else 0,
     }
     mark_finished(work)
     return FoldResult(model, config, classes, validation, scores)

@@ -86,15 +86,19 @@ def tune_boxes(
     trials: int,
     seed: int,
     workers: int,
-    metric: str = "coco_map",
-    iou_thr: float = 0.4,
+    metric: str,
+    iou_thr: float,
+    empty_images: str,
+    no_finding: str,
 ) -> tuple[BoxSettings, float, dict[str, float], float]:
     """(best settings, its OOF score, each model's own OOF score, the OOF score of `start` with equal weights)
-    over `trials` Optuna trials starting from `start`, by the competition's `metric`
-    (podium.metrics.competition.box_metric; `iou_thr` for voc_map); `truth` is the COCO ground truth (restricted
-    here to the OOF images)."""
+    over `trials` Optuna trials starting from `start`, by the competition's `metric` (podium.metrics.competition's
+    box_metric, with its `iou_thr`, `empty_images` and `no_finding`); `truth` is the COCO ground truth
+    (restricted here to the OOF images)."""
     truth = restrict(truth, {p.file_name for preds in oof.values() for p in preds})
-    metric = box_metric(metric, truth, classes, iou_thr=iou_thr)  # built once: a trial pays for scoring only
+    metric = box_metric(
+        metric, truth, classes, iou_thr=iou_thr, empty_images=empty_images, no_finding=no_finding
+    )  # built once: a trial pays for scoring only
 
     single = {m: metric(preds) for m, preds in oof.items()}
     # checked, matched and normalised once: a trial pays for fusion and scoring only
@@ -214,6 +218,37 @@ def tune_votes(
     study.optimize(objective, n_trials=trials)
     best = study.best_trial.user_attrs
     return VoteSettings(**best["settings"]), best["accuracy"], single, equal
+
+
+def held_out_boxes(
+    oof: dict[str, list[ImagePredictions]], truth: dict, classes: list[str], start: BoxSettings, **tuning
+) -> float:
+    """The tuned box ensemble's score on OOF it was not tuned on: `tune_boxes` (with `tuning`: trials, seed,
+    workers and the metric's knobs) on the even folds' images, those settings scored on the odd folds' images,
+    and the other way round; the mean of the two, weighted by images. The tuned-on-all score is optimistic:
+    the same predictions chose the settings."""
+    scores, sizes = [], []
+    for side in (0, 1):
+        tune_on = {m: [p for p in preds if p.fold % 2 == side] for m, preds in oof.items()}
+        score_on = {m: [p for p in preds if p.fold % 2 != side] for m, preds in oof.items()}
+        best = tune_boxes(tune_on, truth, classes, start, **tuning)[0]
+        scores.append(tune_boxes(score_on, truth, classes, best, **{**tuning, "trials": 0})[1])
+        sizes.append(len(next(iter(score_on.values()))))
+    return float(np.average(scores, weights=sizes))
+
+
+def held_out_votes(
+    oof: dict[str, np.ndarray], targets: np.ndarray, folds: np.ndarray, start: VoteSettings, **tuning
+) -> float:
+    """`held_out_boxes` for votes: tuned on the even folds' clips (`folds`: each row's fold), scored on the odd
+    folds' ones, and the other way round; the mean accuracy, weighted by clips."""
+    scores, sizes = [], []
+    for side in (0, 1):
+        on, off = folds % 2 == side, folds % 2 != side
+        best = tune_votes({m: p[on] for m, p in oof.items()}, targets[on], start, **tuning)[0]
+        scores.append(tune_votes({m: p[off] for m, p in oof.items()}, targets[off], best, **{**tuning, "trials": 0})[1])
+        sizes.append(int(off.sum()))
+    return float(np.average(scores, weights=sizes))
 
 
 def box_candidates(

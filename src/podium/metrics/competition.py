@@ -5,13 +5,23 @@ all call.
 - `coco_map`: COCO mAP@[.50:.05:.95] (podium.metrics.coco_fast; the embedded competition's).
 - `wheat_precision` (Global Wheat Detection): per image, the mean over IoU thresholds 0.50:0.05:0.75 of
   TP / (TP + FP + FN), predictions matched in descending score order each to the unmatched truth box of highest
-  IoU at or above the threshold; the score is the mean over images. Kaggle's Evaluation page: "if there are no
-  ground truth objects at all for a given image, ANY number of predictions (false positives) will result in the
-  image receiving a score of zero". It does not say how an image with no truth *and* no prediction counts
-  (the formula is 0/0, and the public reference code divides by zero): podium counts it 1, a perfect answer.
+  IoU *greater than* the threshold (the Evaluation page: "a predicted object is considered a 'hit' if its
+  intersection over union with a ground truth object is greater than 0.5"; pestipeti's reference kernel counts
+  an IoU equal to the threshold, podium follows the page); the score is the mean over images. The page: "if
+  there are no ground truth objects at all for a given image, ANY number of predictions (false positives) will
+  result in the image receiving a score of zero, and being included in the mean average precision". An image
+  with no truth *and* no prediction is 0/0 there (the reference code divides by zero); that sentence, which
+  names predictions as what puts such an image in the mean, reads as: without predictions it is left out.
+  `empty_images` chooses: `excluded` (that reading, params' default) or `one` (a perfect answer counts 1).
   The reference kernel (pestipeti, "Competition metric details + script") computes IoU with a "+1 pixel"
   width; the published test of amirassov/kaggle-global-wheat-detection (tests/test_evaluation.py) does not:
   `plus_one` chooses, off by default (continuous coordinates, as COCO).
+- An image-level "no finding" class (VinBigData's class 14 "No finding", `no_finding` names it): the competition
+  scores it as a class whose truth is the box 0 0 1 1 on every image without a finding, and a submission
+  predicts it on every image with a `14 <p> 0 0 1 1` group. podium's groups come from `with_no_finding`:
+  p = 1 - the image's highest finding score (1 when it has none); `box_metric` adds that class's truth and
+  scores every image's predictions with their group (a prediction of that class is replaced by it), so CV,
+  tuning, the training's best epoch and the local leaderboard score what the submission carries.
 - `voc_map` (VinBigData, at IoU 0.4): PASCAL VOC 2010 mAP: per class, detections of every image in descending
   score order, a hit when the best IoU with that image's boxes of the class is *above* the threshold and that box
   is not taken yet (else a false positive), all-point interpolated AP (py-faster-rcnn's `voc_ap`); the mean
@@ -28,14 +38,81 @@ from numba import njit
 from podium.boxes import ImagePredictions
 
 BOX_METRICS = ("coco_map", "wheat_precision", "voc_map")
+EMPTY_IMAGES = {"excluded": np.nan, "one": 1.0}  # wheat_precision's score of an image with no truth, no prediction
 WHEAT_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
 
 
+NO_FINDING_BOX = (0.0, 0.0, 1.0, 1.0)  # x1, y1, x2, y2 of the no-finding class, in any image's pixels
+
+
+def with_no_finding(preds: list[ImagePredictions], label: int) -> list[ImagePredictions]:
+    """Each image's predictions with the no-finding class `label` as one box NO_FINDING_BOX scored 1 - the
+    image's highest other score (1 without boxes), last; a box of that class already there is replaced."""
+    out = []
+    for p in preds:
+        findings = p.keep(p.labels != label)
+        score = 1.0 - float(findings.scores.max()) if len(findings.scores) else 1.0
+        out.append(
+            ImagePredictions(
+                p.file_name,
+                p.width,
+                p.height,
+                np.vstack([findings.boxes, np.array([NO_FINDING_BOX], np.float32)]),
+                np.append(findings.scores, np.float32(score)),
+                np.append(findings.labels, label),
+                p.fold,
+            )
+        )
+    return out
+
+
+def _with_no_finding_truth(truth: dict, name: str) -> dict:
+    """`truth` with a NO_FINDING_BOX of class `name` on every image that has no other box."""
+    category = next((c["id"] for c in truth["categories"] if c["name"] == name), None)
+    if category is None:
+        raise ValueError(f"the no-finding class {name!r} is not among the ground truth's categories")
+    boxed = {a["image_id"] for a in truth["annotations"] if a["category_id"] != category}
+    x1, y1, x2, y2 = NO_FINDING_BOX
+    kept = [a for a in truth["annotations"] if a["category_id"] != category]
+    added = [
+        {"image_id": img["id"], "category_id": category, "bbox": [x1, y1, x2 - x1, y2 - y1]}
+        for img in truth["images"]
+        if img["id"] not in boxed
+    ]
+    return {**truth, "annotations": kept + added}
+
+
 def box_metric(
-    name: str, truth: dict, classes: list[str], *, iou_thr: float = 0.4, plus_one: bool = False
+    name: str,
+    truth: dict,
+    classes: list[str],
+    *,
+    iou_thr: float,
+    empty_images: str,
+    no_finding: str,
+    plus_one: bool = False,
 ) -> Callable[[list[ImagePredictions]], float]:
     """The competition metric `name` (BOX_METRICS) of predictions against the COCO dict `truth` (images matched
-    by file_name, classes by name); images without predictions predict nothing. Built once, called per trial."""
+    by file_name, classes by name); images without predictions predict nothing. `iou_thr`: voc_map's threshold;
+    `empty_images` (excluded | one): how wheat_precision counts an image with neither truth nor prediction;
+    `no_finding`: the image-level class scored as the competition does (above; "" for none). Built once,
+    called per trial."""
+    if no_finding:
+        if no_finding not in classes:
+            raise ValueError(f"the no-finding class {no_finding!r} is not in the class list {classes}")
+        label = classes.index(no_finding)
+        inner = box_metric(
+            name, _with_no_finding_truth(truth, no_finding), classes, iou_thr=iou_thr, empty_images=empty_images,
+            no_finding="", plus_one=plus_one,
+        )  # fmt: skip
+        images = [(img["file_name"], img.get("width", 0), img.get("height", 0)) for img in truth["images"]]
+
+        def score(preds: list[ImagePredictions]) -> float:
+            seen = {p.file_name for p in preds}  # an image without predictions still gets its group (p = 1)
+            nothing = [ImagePredictions(f, w, h, [], [], []) for f, w, h in images if f not in seen]
+            return inner(with_no_finding([*preds, *nothing], label))
+
+        return score
     if name == "coco_map":
         from podium.metrics.coco_fast import CocoScorer
         from podium.metrics.detection import coco_map
@@ -45,7 +122,10 @@ def box_metric(
         scorer = CocoScorer(truth, classes)
         return lambda preds: scorer.score(preds)["mAP"]
     if name == "wheat_precision":
-        return _Matched(truth, classes, plus_one).wheat
+        if empty_images not in EMPTY_IMAGES:
+            raise ValueError(f"empty_images is {empty_images!r}; podium has {list(EMPTY_IMAGES)}")
+        matched = _Matched(truth, classes, plus_one)
+        return lambda preds: matched.wheat(preds, EMPTY_IMAGES[empty_images])
     if name == "voc_map":
         matched = _Matched(truth, classes, plus_one)
         return lambda preds: matched.voc(preds, iou_thr)
@@ -92,15 +172,17 @@ class _Matched:
         order = np.lexsort((-scores, cells))  # stable: equal scores keep input order
         return boxes[order], scores[order], cells[order]
 
-    def wheat(self, preds: list[ImagePredictions]) -> float:
+    def wheat(self, preds: list[ImagePredictions], empty: float) -> float:
+        """The mean over images; an image with neither truth nor prediction scores `empty` (NaN: left out)."""
         if self.n_classes != 1:
             raise ValueError(f"wheat_precision scores one class; these predictions have {self.n_classes}")
         boxes, _, cells = self._layout(preds)
         starts = np.searchsorted(cells, np.arange(len(self.image_index) + 1), side="left")
         per_image = _wheat_images(
-            boxes, starts, self.gt, self.gt_start, np.array(WHEAT_THRESHOLDS), 1.0 if self.plus_one else 0.0
+            boxes, starts, self.gt, self.gt_start, np.array(WHEAT_THRESHOLDS), 1.0 if self.plus_one else 0.0, empty
         )
-        return float(per_image.mean()) if len(per_image) else 0.0
+        counted = per_image[~np.isnan(per_image)]
+        return float(counted.mean()) if len(counted) else 0.0
 
     def voc(self, preds: list[ImagePredictions], iou_thr: float) -> float:
         boxes, scores, cells = self._layout(preds)
@@ -123,17 +205,17 @@ def _iou(a, b, one):
 
 
 @njit(cache=True, error_model="numpy")
-def _wheat_images(boxes, starts, gt, gt_start, thresholds, one):
-    """Each image's mean over `thresholds` of TP / (TP + FP + FN); 1 for an image with neither truth nor
-    predictions. `boxes[starts[i]:starts[i + 1]]` are image i's predictions, best first; one class, so image i's
-    truth is `gt[gt_start[i]:gt_start[i + 1]]`."""
+def _wheat_images(boxes, starts, gt, gt_start, thresholds, one, empty):
+    """Each image's mean over `thresholds` of TP / (TP + FP + FN), a match needing IoU > threshold; `empty`
+    for an image with neither truth nor predictions. `boxes[starts[i]:starts[i + 1]]` are image i's
+    predictions, best first; one class, so image i's truth is `gt[gt_start[i]:gt_start[i + 1]]`."""
     n_images = len(starts) - 1
     out = np.empty(n_images)
     for i in range(n_images):
         p0, p1, g0, g1 = starts[i], starts[i + 1], gt_start[i], gt_start[i + 1]
         n_pred, n_gt = p1 - p0, g1 - g0
         if n_pred == 0 and n_gt == 0:
-            out[i] = 1.0
+            out[i] = empty
             continue
         ious = np.empty((n_pred, n_gt))
         for a in range(n_pred):
@@ -146,7 +228,7 @@ def _wheat_images(boxes, starts, gt, gt_start, thresholds, one):
             for a in range(n_pred):  # best score first
                 best, best_iou = -1, -np.inf
                 for b in range(n_gt):
-                    if not taken[b] and ious[a, b] >= t and ious[a, b] > best_iou:
+                    if not taken[b] and ious[a, b] > t and ious[a, b] > best_iou:
                         best, best_iou = b, ious[a, b]
                 if best >= 0:
                     taken[best] = True

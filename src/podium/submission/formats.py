@@ -18,11 +18,28 @@ import pandas as pd
 
 from podium.boxes import ImagePredictions, box_problem
 from podium.errors import PodiumError
+from podium.metrics.competition import with_no_finding
 from podium.settings import AudioFormat, DetectionFormat
 
 
 class SubmissionError(PodiumError, ValueError):
     """A submission that would be rejected; nothing is written."""
+
+
+def submission_boxes(
+    preds: list[ImagePredictions], classes: list[str], fmt: DetectionFormat, max_boxes: int
+) -> list[ImagePredictions]:
+    """What a submission carries per image: its `max_boxes` best boxes and, when the competition has an
+    image-level no-finding class (`fmt.no_finding`), that class's group on every image (p = 1 - the highest
+    finding score: podium.metrics.competition.with_no_finding). Write them with `max_boxes + 1` rows' room."""
+    label = classes.index(fmt.no_finding) if fmt.no_finding else -1
+    kept = []
+    for p in preds:
+        findings = p.keep(p.labels != label)  # a predicted box of the no-finding class gives way to its group
+        mask = np.zeros(len(findings.scores), bool)
+        mask[np.argsort(-findings.scores, kind="stable")[:max_boxes]] = True
+        kept.append(findings.keep(mask))
+    return with_no_finding(kept, label) if fmt.no_finding else kept
 
 
 def group_grammar(fmt: DetectionFormat) -> str:
@@ -134,7 +151,7 @@ def check_sample_grammar(sample: pd.DataFrame, classes: list[str], fmt: Detectio
     except SubmissionError as e:
         raise SubmissionError(
             f"{path}: the sample submission does not follow params competition.detection ({e}); set that "
-            "section to the competition's format (`podium competition <name>` writes a known one)"
+            "section to the competition's format (`podium profile <name> --apply` writes a known one)"
         ) from None
 
 
