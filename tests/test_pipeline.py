@@ -118,9 +118,15 @@ RERUN_CASES = {  # change to params.yaml -> exactly the stages it makes stale
         lambda p: p["train_audio"]["per_model"]["small_cnn"].update(lr=0.01),
         {"train_audio@small_cnn-0", "train_audio@small_cnn-1"},
     ),
-    "the competition's detection metric": (
+    "the competition's detection metric": (  # it picks the detectors' best epoch, so training reruns too
         lambda p: p["competition"]["detection"].update(metric="voc_map"),
-        {"evaluate_detector@vfnet", "evaluate_detector@faster_rcnn", "tune_ensemble", "submit"},
+        {
+            *(f"train_detector@{m}-{k}" for m in ("vfnet", "faster_rcnn") for k in (0, 1)),
+            "evaluate_detector@vfnet",
+            "evaluate_detector@faster_rcnn",
+            "tune_ensemble",
+            "submit",
+        },
     ),
     "the submission's empty string": (
         lambda p: p["competition"]["detection"].update(empty="none"),
